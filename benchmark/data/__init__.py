@@ -1,0 +1,1 @@
+"""Datasets: COCO-panoptic-format readers, category tables, the synthetic generator."""

@@ -1,0 +1,1 @@
+"""Metrics: per-image matching (panopticapi semantics), mergeable accumulators, splits, CIs."""
