@@ -1,0 +1,68 @@
+"""Writing and reading results folders (atomic writes; pandas-friendly tables)."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+RESULTS_FILE = "results.json"
+PER_CLASS_FILE = "per_class.csv"
+PER_IMAGE_FILE = "per_image.csv.gz"
+
+
+def write_json_atomic(path: str | Path, obj: Any) -> Path:
+    """Write JSON via a temporary file + rename, so a killed process never leaves half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(obj, f, indent=1, allow_nan=False, sort_keys=False)
+            f.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def write_table_atomic(path: str | Path, rows: Sequence[dict[str, Any]]) -> Path:
+    """Write rows as CSV (gzip if the name ends in .gz) atomically."""
+    import pandas as pd
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    pd.DataFrame(list(rows)).to_csv(tmp, index=False, compression="gzip" if path.suffix == ".gz" else None)
+    os.replace(tmp, path)
+    return path
+
+
+def write_results(
+    out_dir: str | Path,
+    results: dict[str, Any],
+    per_class: Sequence[dict[str, Any]],
+    per_image: Sequence[dict[str, Any]] | None = None,
+) -> Path:
+    """Write ``results.json`` (with ``per_class`` embedded) and the CSV tables; return the JSON path."""
+    out_dir = Path(out_dir)
+    doc = dict(results)
+    doc["per_class"] = list(per_class)
+    write_table_atomic(out_dir / PER_CLASS_FILE, per_class)
+    if per_image is not None:
+        write_table_atomic(out_dir / PER_IMAGE_FILE, per_image)
+    return write_json_atomic(out_dir / RESULTS_FILE, doc)
+
+
+def load_results(path: str | Path) -> dict[str, Any]:
+    """Load a results file (a ``results.json`` or a folder holding one)."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / RESULTS_FILE
+    with open(path) as f:
+        return json.load(f)
