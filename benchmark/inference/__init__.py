@@ -1,1 +1,1 @@
-"""inference"""
+"""Mask2Former-style inference shared by every oracle: mask resizing, panoptic and semantic inference."""

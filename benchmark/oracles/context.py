@@ -1,0 +1,129 @@
+"""Per-image evaluation context: the raw output, the ground truth, and the work the oracles
+share (resized candidate masks, the baseline prediction, the Hungarian assignment), each
+computed at most once per image. Oracles are pure functions of this context."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from ..data.categories import CategorySet
+from ..data.panoptic_format import PanopticMap, compact_labels
+from ..errors import BadRawOutput
+from ..inference.mask2former import InferenceConfig, PanopticResult, panoptic_inference
+from ..inference.resize import resize_masks_pixel_major
+from ..inference.scores import class_scores
+from ..raw.record import RawOutput
+from .matching import Assignment, MatchingConfig, hungarian_assignment
+
+
+@dataclass(frozen=True)
+class SuiteSettings:
+    """Settings shared by the oracles of a suite for one model."""
+
+    inference: InferenceConfig = InferenceConfig()
+    matching: MatchingConfig = MatchingConfig()
+
+
+class ImageContext:
+    """Everything the oracles of one image read; expensive pieces are cached."""
+
+    def __init__(self, raw: RawOutput, gt: PanopticMap, categories: CategorySet, settings: SuiteSettings) -> None:
+        if tuple(raw.geometry.orig_size) != gt.shape:
+            raise BadRawOutput(
+                f"image {raw.image_id!r}: raw output geometry.orig_size {raw.geometry.orig_size} != ground-truth size {gt.shape}"
+            )
+        self.raw = raw
+        self.gt = gt
+        self.categories = categories
+        self.settings = settings
+        self.shape = gt.shape
+        try:
+            col_index = [categories.index_of(int(c)) for c in raw.category_ids]
+        except Exception as exc:
+            raise BadRawOutput(f"image {raw.image_id!r}: vocabulary holds a category id not in the dataset: {exc}") from exc
+        self.column_isthing = categories.isthing[np.array(col_index, dtype=np.int64)]
+        self._column_of_category = {int(c): i for i, c in enumerate(raw.category_ids)}
+        self._prob_columns: dict[int, int] = {}
+        self._probs = np.zeros((gt.shape[0] * gt.shape[1], 0), dtype=np.float32)
+        self._positive = np.zeros(0, dtype=np.int64)
+
+    # ---- candidate masks at the output resolution -----------------------------------------
+    def ensure_probs(self, queries: np.ndarray) -> None:
+        """Resize (once) the masks of `queries` to the original resolution and apply the sigmoid."""
+        missing = sorted({int(q) for q in queries} - set(self._prob_columns))
+        if not missing:
+            return
+        logits = resize_masks_pixel_major(self.raw.mask_logits[missing], self.raw.geometry)
+        np.negative(logits, out=logits)
+        np.exp(logits, out=logits)
+        logits += 1.0
+        np.reciprocal(logits, out=logits)  # sigmoid, in place
+        positive = (logits >= 0.5).sum(axis=0)
+        base = self._probs.shape[1]
+        self._probs = logits if base == 0 else np.concatenate([self._probs, logits], axis=1)
+        self._positive = np.concatenate([self._positive, positive])
+        for i, q in enumerate(missing):
+            self._prob_columns[q] = base + i
+
+    def probs(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """([H*W, Q] float32 sigmoid masks, [Q] int64 pixels with prob >= 0.5) for `queries`."""
+        self.ensure_probs(queries)
+        cols = np.array([self._prob_columns[int(q)] for q in queries], dtype=np.int64)
+        if len(cols) == self._probs.shape[1] and (cols == np.arange(len(cols))).all():
+            return self._probs, self._positive
+        return self._probs[:, cols], self._positive[cols]
+
+    # ---- shared pieces ---------------------------------------------------------------------
+    @cached_property
+    def scores_with_void(self) -> tuple[np.ndarray, np.ndarray]:
+        return class_scores(self.raw.class_probs, prob_eps=self.settings.inference.prob_eps)
+
+    @cached_property
+    def baseline_queries(self) -> np.ndarray:
+        """Candidates kept by the model's own class filter (label != no-object, score > threshold)."""
+        scores, labels = self.scores_with_void
+        keep = (labels != self.raw.num_classes) & (scores > self.settings.inference.object_mask_threshold)
+        return np.nonzero(keep)[0]
+
+    @cached_property
+    def assignment(self) -> Assignment:
+        """Hungarian assignment of GT segments to candidates (see :mod:`ovbench.oracles.matching`)."""
+        return hungarian_assignment(self.raw, self.gt, self.gt_labels, self.settings.matching)
+
+    @cached_property
+    def gt_labels(self) -> np.ndarray:
+        """[H*W] int64: 1 + index of the GT segment at each pixel (0 = VOID)."""
+        return compact_labels(self.gt.ids, self.gt.segment_ids(), what=f"image {self.raw.image_id!r} (ground truth)")
+
+    def prefetch(self) -> None:
+        """Resize every mask the standard oracles need in one batch."""
+        self.ensure_probs(np.union1d(self.baseline_queries, self.assignment.queries))
+
+    @cached_property
+    def baseline(self) -> PanopticResult:
+        scores, labels = self.scores_with_void
+        return self.infer(self.baseline_queries, scores[self.baseline_queries], labels[self.baseline_queries])
+
+    # ---- inference helpers -----------------------------------------------------------------
+    def infer(self, queries: np.ndarray, scores: np.ndarray, labels: np.ndarray, probs: tuple[np.ndarray, np.ndarray] | None = None) -> PanopticResult:
+        """Panoptic inference over `queries` (already class-filtered) in query order."""
+        order = np.argsort(queries, kind="stable")
+        queries, scores, labels = queries[order], scores[order], labels[order]
+        if probs is None:
+            p, pos = self.probs(queries)
+        else:
+            p, pos = probs[0][:, order], probs[1][order]
+        return panoptic_inference(
+            p, pos, scores, labels, queries, self.raw.category_ids, self.column_isthing, self.shape,
+            self.settings.inference.overlap_threshold,
+        )
+
+    def column_of(self, category_id: int) -> int:
+        """Class column of a dataset category id in the model's vocabulary."""
+        try:
+            return self._column_of_category[int(category_id)]
+        except KeyError:
+            raise BadRawOutput(f"image {self.raw.image_id!r}: GT category {category_id} is not in the model's vocabulary") from None
