@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from ..data.categories import CategorySet
 from ..metrics.accumulator import PQStats
+from ..metrics.bootstrap import DEFAULT_N_BOOT, DEFAULT_SEED, PerImageCounts, bootstrap_cis
 
 SPLITS = ("all", "things", "stuff", "seen", "unseen")
 
@@ -63,3 +64,28 @@ def per_class_rows(
             row["conflict"] = bool(conflict[k])
         rows.append(row)
     return rows
+
+
+def summarize_with_ci(
+    stats: PQStats,
+    per_image: PerImageCounts | Sequence[PQStats],
+    splits: Mapping[str, np.ndarray],
+    *,
+    n_boot: int = DEFAULT_N_BOOT,
+    seed: int = DEFAULT_SEED,
+) -> dict[str, dict[str, Any]]:
+    """:func:`summarize` plus ``pq_ci95`` ([lo, hi] or None) from a seeded per-image bootstrap.
+
+    `stats` is the exact merged accumulator (point estimates); `per_image` its per-image parts
+    (one :class:`PQStats` per image, or a :class:`PerImageCounts`). All splits share the resamples.
+    """
+    out = summarize(stats, splits)
+    cis = bootstrap_cis(per_image, splits, n_boot=n_boot, seed=seed)
+    for name, ci in cis.items():
+        out[name]["pq_ci95"] = None if ci is None or out[name]["n"] == 0 else [ci[0], ci[1]]
+    return out
+
+
+def bootstrap_meta(n_boot: int = DEFAULT_N_BOOT, seed: int = DEFAULT_SEED) -> dict[str, Any]:
+    """The results file's ``bootstrap`` section describing how ``pq_ci95`` was computed."""
+    return {"n_boot": int(n_boot), "seed": int(seed), "unit": "image", "method": "percentile", "confidence": 0.95}

@@ -59,10 +59,47 @@ def write_results(
     return write_json_atomic(out_dir / RESULTS_FILE, doc)
 
 
-def load_results(path: str | Path) -> dict[str, Any]:
-    """Load a results file (a ``results.json`` or a folder holding one)."""
+def read_json_strict(path: str | Path) -> Any:
+    """Read JSON, refusing the non-standard ``NaN``/``Infinity`` tokens Python would accept.
+
+    Raises :class:`~ovbench.errors.SchemaError` naming the file for a missing file or bad JSON.
+    """
+    from ..errors import SchemaError
+
+    def _reject(token: str) -> Any:
+        raise ValueError(f"non-finite number {token} (JSON has no NaN/Infinity; write null)")
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f, parse_constant=_reject)
+    except FileNotFoundError:
+        raise SchemaError(f"{path}: no such file") from None
+    except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError is a ValueError
+        raise SchemaError(f"{path}: not valid JSON ({exc})") from None
+
+
+def load_results(path: str | Path, *, upgrade: bool = True, validate: bool = False) -> dict[str, Any]:
+    """Load a results file (a ``results.json`` or a folder holding one).
+
+    With `upgrade` (default) a file written under an older schema version is migrated to the
+    current one (:func:`ovbench.results.migrate.migrate`); with `validate` it is then checked
+    against the schema (:func:`ovbench.results.validate.validate_results`). Errors name the file.
+    """
+    from ..errors import SchemaError
+
     path = Path(path)
     if path.is_dir():
         path = path / RESULTS_FILE
-    with open(path) as f:
-        return json.load(f)
+    doc = read_json_strict(path)
+    if upgrade:
+        from .migrate import migrate
+
+        doc = migrate(doc, source=str(path))
+    if validate:
+        from .validate import validate_results
+
+        try:
+            validate_results(doc)
+        except SchemaError as exc:
+            raise SchemaError(f"{path}: {exc}") from None
+    return doc

@@ -1,0 +1,160 @@
+"""Results files as pandas DataFrames, one call each.
+
+* :func:`load_results_frames` - one file -> ``{"summary", "per_class", "fn_breakdown",
+  "conflict_views", "conflict_harmonised", "per_conflict", "meta"}``;
+* :func:`load_results_table` - many files (paths or a folder) -> one row per model x oracle x split;
+* :func:`load_per_class_table` - many files -> one row per model x oracle x view x class.
+
+Values stay fractions in [0, 1] (multiply by 100 for the paper's PQ points); undefined values are NaN.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..errors import SchemaError
+from .io import RESULTS_FILE, load_results
+
+SUMMARY_COLUMNS = ["model", "adapter", "suite", "suite_version", "dataset", "oracle", "title", "paper_table", "split",
+                   "pq", "sq", "rq", "n", "pq_lo", "pq_hi", "miou"]
+
+
+def _id_columns(doc: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "model": doc["model"]["name"],
+        "adapter": doc["model"]["adapter"],
+        "suite": doc["suite"]["name"],
+        "suite_version": doc["suite"]["version"],
+        "dataset": doc["dataset"]["name"],
+    }
+
+
+def summary_rows(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One dict per oracle x split of a (validated) results document."""
+    ids = _id_columns(doc)
+    rows = []
+    for key, oracle in doc["oracles"].items():
+        for split, st in oracle["splits"].items():
+            ci = st.get("pq_ci95") or (None, None)
+            rows.append({**ids, "oracle": key, "title": oracle["title"], "paper_table": oracle.get("paper_table"),
+                         "split": split, "pq": st["pq"], "sq": st["sq"], "rq": st["rq"], "n": st["n"],
+                         "pq_lo": ci[0], "pq_hi": ci[1], "miou": oracle.get("miou")})
+    return rows
+
+
+def _frame(rows: list[dict[str, Any]], columns: list[str] | None = None) -> pd.DataFrame:
+    df = pd.DataFrame(rows, columns=columns) if columns else pd.DataFrame(rows)
+    for col in ("pq", "sq", "rq", "pq_lo", "pq_hi", "miou", "pq_harmonised", "iou_sum"):
+        if col in df.columns:
+            df[col] = pd.to_numeric(df[col], errors="coerce").astype("float64")
+    return df
+
+
+def frames_from_doc(doc: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
+    """The DataFrames of one results document (see :func:`load_results_frames`)."""
+    ids = _id_columns(doc)
+    per_class = _frame([{**ids, **r} for r in doc.get("per_class", [])])
+    fn = _frame([{**ids, **r} for r in doc.get("fn_breakdown", [])])
+    cp = doc.get("conflict_pq") or {}
+    views = _frame([{**ids, "view": v, **{k: st.get(k) for k in ("pq", "sq", "rq", "n")},
+                     "pq_lo": (st.get("pq_ci95") or (None, None))[0], "pq_hi": (st.get("pq_ci95") or (None, None))[1]}
+                    for v, st in cp.get("views", {}).items()])
+    harm = _frame([{**ids, "harmonisation": h, "split": s, **{k: st.get(k) for k in ("pq", "sq", "rq", "n")}}
+                   for h, splits in cp.get("harmonised", {}).items() for s, st in splits.items()])
+    per_conflict = _frame([{**ids, **{k: (list(v) if isinstance(v, list) else v) for k, v in r.items()}}
+                           for r in cp.get("per_conflict", [])])
+    meta = pd.DataFrame([{
+        **ids,
+        **{f"model_{k}": v for k, v in doc["model"].items() if k not in ("name", "adapter")},
+        "dataset_annotation_sha256": doc["dataset"]["annotation_sha256"],
+        "num_images": doc["dataset"]["num_images"],
+        "num_classes": doc["dataset"]["num_classes"],
+        "taxonomy": doc["taxonomy"]["name"],
+        "taxonomy_sha256": doc["taxonomy"]["sha256"],
+        "seen_protocol": doc["taxonomy"]["seen_protocol"],
+        "suite_sha256": doc["suite"]["sha256"],
+        "ovbench_version": doc["ovbench_version"],
+        "created": doc["created"],
+    }])
+    return {
+        "summary": _frame(summary_rows(doc), SUMMARY_COLUMNS),
+        "per_class": per_class,
+        "fn_breakdown": fn,
+        "conflict_views": views,
+        "conflict_harmonised": harm,
+        "per_conflict": per_conflict,
+        "meta": meta,
+    }
+
+
+def load_results_frames(path: str | Path) -> dict[str, pd.DataFrame]:
+    """Load, migrate and validate one results file (or a folder with ``results.json``) as DataFrames.
+
+    Keys: ``summary`` (model x oracle x split: pq, sq, rq, n, pq_lo, pq_hi, miou), ``per_class``,
+    ``fn_breakdown``, ``conflict_views``, ``conflict_harmonised``, ``per_conflict``, ``meta`` (one row).
+    """
+    return frames_from_doc(load_results(path, validate=True))
+
+
+def results_files(paths_or_dir: str | Path | Iterable[str | Path]) -> list[Path]:
+    """Results files named by `paths_or_dir`: files as given; a folder -> its ``results.json`` if it has
+    one, else every ``*.json`` below it whose ``kind`` is ``ovbench-results`` (sorted)."""
+    items = [paths_or_dir] if isinstance(paths_or_dir, (str, Path)) else list(paths_or_dir)
+    out: list[Path] = []
+    for item in items:
+        p = Path(item)
+        if p.is_file():
+            out.append(p)
+        elif p.is_dir():
+            if (p / RESULTS_FILE).is_file():
+                out.append(p / RESULTS_FILE)
+            else:
+                out.extend(find_results_files(p))
+        else:
+            raise SchemaError(f"{p}: no such file or folder")
+    if not out:
+        raise SchemaError(f"no results files in {', '.join(map(str, items)) or '(nothing given)'}:"
+                          " expected *.json files with \"kind\": \"ovbench-results\" (written by `ovbench run --out DIR`)")
+    return out
+
+
+def is_results_file(path: Path, peek: int = 4096) -> bool:
+    """Cheap test: does the start of `path` declare ``"kind": "ovbench-results"``?"""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(peek)
+    except OSError:
+        return False
+    return b'"ovbench-results"' in head
+
+
+def find_results_files(root: Path, *, exclude: Iterable[Path] = ()) -> list[Path]:
+    """Every ``*.json`` results file under `root` (sorted), skipping ``shards/``, hidden folders and `exclude`."""
+    excluded = [Path(e).resolve() for e in exclude]
+    found = []
+    for p in sorted(root.rglob("*.json")):
+        rel = p.relative_to(root).parts
+        if any(part.startswith(".") or part == "shards" for part in rel[:-1]):
+            continue
+        rp = p.resolve()
+        if any(rp.is_relative_to(e) for e in excluded):
+            continue
+        if is_results_file(p):
+            found.append(p)
+    return found
+
+
+def load_results_table(paths_or_dir: str | Path | Iterable[str | Path]) -> pd.DataFrame:
+    """One row per model x oracle x split over many results files (see :data:`SUMMARY_COLUMNS`)."""
+    frames = [load_results_frames(p)["summary"] for p in results_files(paths_or_dir)]
+    return pd.concat(frames, ignore_index=True)
+
+
+def load_per_class_table(paths_or_dir: str | Path | Iterable[str | Path]) -> pd.DataFrame:
+    """One row per model x oracle x view x class over many results files."""
+    frames = [load_results_frames(p)["per_class"] for p in results_files(paths_or_dir)]
+    return pd.concat(frames, ignore_index=True)
