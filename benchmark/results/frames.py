@@ -59,14 +59,16 @@ def frames_from_doc(doc: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
     ids = _id_columns(doc)
     per_class = _frame([{**ids, **r} for r in doc.get("per_class", [])])
     fn = _frame([{**ids, **r} for r in doc.get("fn_breakdown", [])])
-    cp = doc.get("conflict_pq") or {}
-    views = _frame([{**ids, "view": v, **{k: st.get(k) for k in ("pq", "sq", "rq", "n")},
-                     "pq_lo": (st.get("pq_ci95") or (None, None))[0], "pq_hi": (st.get("pq_ci95") or (None, None))[1]}
-                    for v, st in cp.get("views", {}).items()])
-    harm = _frame([{**ids, "harmonisation": h, "split": s, **{k: st.get(k) for k in ("pq", "sq", "rq", "n")}}
-                   for h, splits in cp.get("harmonised", {}).items() for s, st in splits.items()])
-    per_conflict = _frame([{**ids, **{k: (list(v) if isinstance(v, list) else v) for k, v in r.items()}}
-                           for r in cp.get("per_conflict", [])])
+    views, harm, per_conflict = [], [], []
+    for oracle, cp in (doc.get("conflict_pq") or {}).items():
+        for v, st in cp.get("views", {}).items():
+            ci = st.get("pq_ci95") or (None, None)
+            views.append({**ids, "oracle": oracle, "view": v, **{k: st.get(k) for k in ("pq", "sq", "rq", "n")},
+                          "pq_lo": ci[0], "pq_hi": ci[1]})
+        for h, splits in cp.get("harmonised", {}).items():
+            harm += [{**ids, "oracle": oracle, "harmonisation": h, "split": sp, **{k: st.get(k) for k in ("pq", "sq", "rq", "n")}}
+                     for sp, st in splits.items()]
+        per_conflict += [{**ids, "oracle": oracle, **r} for r in cp.get("per_conflict", [])]
     meta = pd.DataFrame([{
         **ids,
         **{f"model_{k}": v for k, v in doc["model"].items() if k not in ("name", "adapter")},
@@ -84,9 +86,9 @@ def frames_from_doc(doc: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
         "summary": _frame(summary_rows(doc), SUMMARY_COLUMNS),
         "per_class": per_class,
         "fn_breakdown": fn,
-        "conflict_views": views,
-        "conflict_harmonised": harm,
-        "per_conflict": per_conflict,
+        "conflict_views": _frame(views),
+        "conflict_harmonised": _frame(harm),
+        "per_conflict": _frame(per_conflict),
         "meta": meta,
     }
 
