@@ -93,8 +93,9 @@ def schema_problems(doc: Any, schema_name: str = f"v{CURRENT_SCHEMA_VERSION}") -
 
             best = jsonschema.exceptions.best_match([err]) or err
         problems.append(f"{json_path(best.absolute_path)}: {_describe(best)}")
-    problems.extend(_semantic_problems(doc) if not errors else [])
-    return problems
+    if not errors and schema_name.startswith("v"):
+        problems.extend(_semantic_problems(doc))
+    return list(dict.fromkeys(problems))  # one rule can fail through two branches (oneOf + if/then)
 
 
 def _describe(err: Any) -> str:
@@ -137,3 +138,19 @@ def validate_results(doc: Any) -> None:
         more = f"\n  ... and {len(problems) - MAX_ERRORS} more" if len(problems) > MAX_ERRORS else ""
         listed = "\n  ".join(problems[:MAX_ERRORS])
         raise SchemaError(f"{problems[0]}\n  {len(problems)} problem(s):\n  {listed}{more}")
+
+
+MANIFEST_SCHEMA = "submission-v1"
+
+
+def manifest_problems(manifest: Any) -> list[str]:
+    """Problems of a submission manifest (``adapters/<name>/submission.yaml`` parsed by YAML).
+
+    YAML turns ``2024-01-31`` into a date object; dates are compared as ISO strings."""
+    import datetime
+
+    if isinstance(manifest, Mapping):
+        manifest = {k: (v.isoformat() if isinstance(v, datetime.date) else v) for k, v in manifest.items()}
+    else:
+        return [f"$: a submission manifest must be a mapping, not {type(manifest).__name__}"]
+    return schema_problems(manifest, MANIFEST_SCHEMA)
