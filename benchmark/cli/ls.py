@@ -1,16 +1,35 @@
-"""`ovbench ls`: List adapters, oracles, datasets and suites."""
+"""`ovbench ls`: list adapters, oracles, datasets and suites."""
 
 from __future__ import annotations
 
 import argparse
 
-from ..errors import OvbenchError
+HELP = "List adapters, oracles, datasets and suites."
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("ls", help="List adapters, oracles, datasets and suites.", description="List adapters, oracles, datasets and suites.")
+    p = sub.add_parser("ls", help=HELP, description=HELP)
+    p.add_argument("what", choices=["adapters", "oracles", "datasets", "suites"], help="what to list")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    raise OvbenchError("`ovbench ls` is not implemented yet")
+    if args.what == "adapters":
+        from ovbench.adapters import ADAPTERS
+
+        names = ADAPTERS.names()
+    elif args.what == "oracles":
+        from ..oracles import ORACLES
+
+        names = ORACLES.names()
+    elif args.what == "datasets":
+        from ..data.catalog import DATASETS
+
+        names = DATASETS.names()
+    else:
+        from ..suites.suite import suite_dir
+
+        names = sorted(p.stem for p in suite_dir().glob("*.yaml"))
+    for n in names:
+        print(n)
+    return 0

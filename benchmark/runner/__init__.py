@@ -1,1 +1,1 @@
-"""runner"""
+"""The runner: dataset -> adapter -> raw outputs -> oracles -> per-image shards -> results."""

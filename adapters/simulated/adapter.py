@@ -1,0 +1,195 @@
+"""A deterministic proposal simulator that mimics a COCO-trained mask transformer.
+
+**It exists for tests and the demo only: it reads the ground truth, which a real adapter must
+never do.** Numbers it produces say nothing about any real model.
+
+For each image it emits N candidate masks at 1/4 of a detectron2-style padded input frame
+(ResizeShortestEdge 800 / max 1333, padding to a multiple of 32) and [N, C+1] posteriors,
+driven by the GT and by the taxonomy graph's relation of each target class to COCO:
+
+* a good candidate (perturbed GT mask) exists with a probability that depends on the relation
+  (``same`` high; ``part_of`` low: such parts are usually merged into the parent's mask; ...);
+* its no-object probability carries a bias on classes COCO never annotates
+  (``unlabeled_in_source``) or annotates as part of another class (``part_of``), so valid masks
+  are discarded at inference, the paper's Finding 3;
+* classification is noisier on unseen classes and confuses taxonomy-related classes;
+* lower-quality duplicates, merged masks, distractor blobs and empty junk queries fill the rest.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.ndimage import uniform_filter
+
+from ovbench.data.categories import CategorySet
+from ovbench.data.dataset import Sample
+from ovbench.inference.mask2former import InferenceConfig
+from ovbench.oracles.matching import grid_points
+from ovbench.raw.record import MaskGeometry, RawOutput
+
+from ..base import Adapter, AdapterInfo
+
+
+@dataclass(frozen=True)
+class RelationProfile:
+    """How the simulated model treats target classes with a given relation to COCO."""
+
+    p_good: float  # a good candidate exists
+    void: float  # mean no-object probability of the good candidate
+    p_merge: float  # the segment is swallowed by a neighbour's mask instead
+
+
+PROFILES = {
+    "same": RelationProfile(0.93, 0.12, 0.03),
+    "broader": RelationProfile(0.85, 0.30, 0.08),
+    "narrower": RelationProfile(0.85, 0.30, 0.08),
+    "overlaps": RelationProfile(0.80, 0.35, 0.10),
+    "part_of": RelationProfile(0.55, 0.70, 0.45),
+    "unlabeled_in_source": RelationProfile(0.65, 0.75, 0.20),
+}
+
+
+def detectron2_geometry(height: int, width: int, short: int = 800, max_size: int = 1333, divisibility: int = 32) -> MaskGeometry:
+    """detectron2's ResizeShortestEdge(short, max_size) and padding to `divisibility`."""
+    scale = short / min(height, width)
+    if max(height, width) * scale > max_size:
+        scale = max_size / max(height, width)
+    h, w = int(height * scale + 0.5), int(width * scale + 0.5)
+    hp = int(np.ceil(h / divisibility) * divisibility)
+    wp = int(np.ceil(w / divisibility) * divisibility)
+    return MaskGeometry((height, width), (h, w), (hp, wp))
+
+
+class SimulatedAdapter(Adapter):
+    """``--adapter simulated [--adapter-arg seed=0 num_queries=250 ...]`` (tests and demo only)."""
+
+    parallel_safe = True
+
+    def __init__(self, seed: int | str = 0, num_queries: int | str = 250, mask_stride: int | str = 4, test_short: int | str = 800,
+                 test_max: int | str = 1333, object_mask_threshold: float | str = 0.0, overlap_threshold: float | str = 0.8) -> None:
+        self.seed = int(seed)
+        self.num_queries = int(num_queries)
+        self.mask_stride = int(mask_stride)
+        self.test_short, self.test_max = int(test_short), int(test_max)
+        self.inference = InferenceConfig(float(object_mask_threshold), float(overlap_threshold), 1e-8)
+        self.categories: CategorySet | None = None
+
+    @property
+    def info(self) -> AdapterInfo:
+        return AdapterInfo(
+            name="simulated", version="1", kind="simulated", num_queries=self.num_queries, inference=self.inference,
+            display_name="Simulated COCO-trained mask transformer", training_data="coco_panoptic_train2017",
+            backbone="none (simulator)",
+            notes="Deterministic proposal simulator driven by the ground truth and the taxonomy graph; for tests and the demo only.",
+            extra={"seed": self.seed},
+        )
+
+    def setup(self, categories: CategorySet) -> None:
+        from ovbench.runner.views import resolve_views
+
+        self.categories = categories
+        views = resolve_views(categories, "coco_panoptic_133", "fcclip_string", harmonise=False)
+        C = len(categories)
+        ids = categories.ids
+        self.seen = views.seen_mask(categories) if views.seen_ids is not None else np.ones(C, dtype=bool)
+        self.relation = ["same"] * C
+        self.confusers: list[np.ndarray] = [np.zeros(0, dtype=np.int64)] * C
+        g = views.graph
+        if g is not None and views.target is not None and views.target != views.source:
+            self.relation = [g.source_relation(int(i), target=views.target, source=views.source) for i in ids]
+            index = {int(i): k for k, i in enumerate(ids)}
+            conf = []
+            for i in ids:
+                near = set()
+                for rel in g.relations_of(int(i), target=views.target) if hasattr(g, "relations_of") else []:
+                    near.add(rel)
+                conf.append(np.array(sorted(index[j] for j in near if j in index and j != int(i)), dtype=np.int64))
+            self.confusers = conf
+
+    # ------------------------------------------------------------------------------------------
+    def predict(self, sample: Sample) -> RawOutput:
+        assert self.categories is not None, "call setup() first"
+        cats = self.categories
+        C, N = len(cats), self.num_queries
+        rng = np.random.default_rng([self.seed, zlib.crc32(sample.image_id.encode())])
+        H, W = sample.gt.shape
+        geo = detectron2_geometry(H, W, self.test_short, self.test_max)
+        hm, wm = geo.padded_size[0] // self.mask_stride, geo.padded_size[1] // self.mask_stride
+        rows, cols, orow, ocol = grid_points((hm, wm), geo, 0)
+        valid = (orow[:, None] >= 0) & (ocol[None, :] >= 0)
+        lab = np.where(valid, sample.gt.ids[np.clip(orow, 0, None)[:, None], np.clip(ocol, 0, None)[None, :]], 0)
+
+        logits = np.full((N, hm, wm), -8.0, dtype=np.float32)
+        logits += rng.normal(0, 0.5, size=(N, 1, 1)).astype(np.float32)
+        cls_logits = rng.normal(0, 1.0, size=(N, C)).astype(np.float32)
+        void = np.clip(rng.normal(0.97, 0.02, size=N), 0.5, 0.999)
+        q = 0
+
+        def soft(mask: np.ndarray, shift: tuple[int, int], size: int) -> np.ndarray:
+            m = np.roll(mask.astype(np.float32), shift, axis=(0, 1))
+            return uniform_filter(m, size=size) if size > 1 else m
+
+        def put(mask_soft: np.ndarray, cls: int, v: float, boost: float) -> None:
+            nonlocal q
+            if q >= N:
+                return
+            logits[q] = 10.0 * (mask_soft - 0.5) + rng.normal(0, 0.3)
+            cls_logits[q, cls] += boost
+            conf = self.confusers[cls]
+            if len(conf):
+                cls_logits[q, conf] += boost * rng.uniform(0.4, 0.95, size=len(conf))
+            void[q] = v
+            q += 1
+
+        segs = [s for s in sample.gt.segments if not s.iscrowd]
+        order = rng.permutation(len(segs))
+        for j in order:
+            s = segs[j]
+            mask = lab == s.id
+            if not mask.any():
+                continue
+            k = cats.index_of(s.category_id)
+            prof = PROFILES.get(self.relation[k], PROFILES["same"])
+            boost = rng.normal(5.0 if self.seen[k] else 3.0, 1.5)
+            if rng.random() < prof.p_merge:
+                neighbour = self._neighbour(lab, mask, sample)
+                if neighbour is not None:
+                    nk = cats.index_of(neighbour[1])
+                    put(soft(mask | (lab == neighbour[0]), (0, 0), 3), nk, float(np.clip(rng.normal(0.15, 0.1), 0.01, 0.9)), boost)
+            if rng.random() < prof.p_good:
+                shift = (int(rng.integers(-1, 2)), int(rng.integers(-1, 2)))
+                v = float(np.clip(rng.normal(prof.void, 0.15), 0.01, 0.99))
+                put(soft(mask, shift, 3), k, v, boost)
+                if rng.random() < 0.5:  # a worse duplicate, sometimes the one that survives
+                    shift = (int(rng.integers(-3, 4)), int(rng.integers(-3, 4)))
+                    put(soft(mask, shift, 7), k, float(np.clip(v - rng.normal(0.2, 0.15), 0.01, 0.99)), boost * 0.8)
+        n_distract = int(rng.integers(5, 15))
+        for _ in range(n_distract):
+            cy, cx = rng.integers(0, hm), rng.integers(0, wm)
+            ry, rx = rng.integers(3, max(4, hm // 5)), rng.integers(3, max(4, wm // 5))
+            yy, xx = np.ogrid[:hm, :wm]
+            blob = ((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2 <= 1.0
+            put(soft(blob, (0, 0), 3), int(rng.integers(0, C)), float(np.clip(rng.normal(0.75, 0.15), 0.05, 0.99)), rng.normal(2.0, 1.0))
+
+        z = cls_logits - cls_logits.max(axis=1, keepdims=True)
+        p = np.exp(z)
+        p /= p.sum(axis=1, keepdims=True)
+        probs = np.concatenate([p * (1.0 - void)[:, None], void[:, None]], axis=1).astype(np.float32)
+        perm = rng.permutation(N)  # queries are not ordered by segment in a real model
+        return RawOutput(sample.image_id, logits[perm], probs[perm], cats.ids.astype(np.int64), geo)
+
+    @staticmethod
+    def _neighbour(lab: np.ndarray, mask: np.ndarray, sample: Sample) -> tuple[int, int] | None:
+        """The segment (id, category) sharing the longest border with `mask`, if any."""
+        ring = uniform_filter(mask.astype(np.float32), size=3) > 0
+        ring &= ~mask
+        ids, counts = np.unique(lab[ring], return_counts=True)
+        keep = ids != 0
+        if not keep.any():
+            return None
+        best = int(ids[keep][np.argmax(counts[keep])])
+        cat = {s.id: s.category_id for s in sample.gt.segments}.get(best)
+        return None if cat is None else (best, cat)

@@ -1,0 +1,144 @@
+"""Evaluate the oracles of a suite on one image: a pure function from (raw output, ground
+truth) to per-image statistics, which the runner writes as a shard and later merges."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..data.categories import CategorySet
+from ..data.panoptic_format import PanopticMap
+from ..metrics.accumulator import PQStats
+from ..metrics.matching import match_image
+from ..oracles import ORACLES
+from ..oracles.context import ImageContext, SuiteSettings
+from ..oracles.stratify import FNBreakdown, fn_breakdown
+from ..raw.record import RawOutput
+from ..suites.suite import Suite
+
+
+@dataclass
+class ImageResult:
+    """Per-image statistics of every oracle (all mergeable by ``+``)."""
+
+    image_id: str
+    pq: dict[str, PQStats]
+    fn: dict[str, FNBreakdown] = field(default_factory=dict)
+    semantic: dict[str, Any] = field(default_factory=dict)
+    harmonised: dict[str, dict[str, PQStats]] = field(default_factory=dict)
+    diagnostics: dict[str, Any] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "image_id": self.image_id,
+            "pq": {k: sparse_stats(v) for k, v in self.pq.items()},
+            "fn": {k: v.to_json() for k, v in self.fn.items()},
+            "semantic": {k: v.to_json() for k, v in self.semantic.items()},
+            "harmonised": {o: {h: sparse_stats(s) for h, s in d.items()} for o, d in self.harmonised.items()},
+            "diagnostics": self.diagnostics,
+            "seconds": self.seconds,
+        }
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any], num_classes: int, harmonised_sizes: Mapping[str, int] | None = None) -> ImageResult:
+        from ..metrics.semantic import SemanticStats
+
+        hs = harmonised_sizes or {}
+        return cls(
+            image_id=str(d["image_id"]),
+            pq={k: dense_stats(v, num_classes) for k, v in d["pq"].items()},
+            fn={k: FNBreakdown.from_json(v) for k, v in d.get("fn", {}).items()},
+            semantic={k: SemanticStats.from_json(v) for k, v in d.get("semantic", {}).items()},
+            harmonised={o: {h: dense_stats(s, hs[h]) for h, s in v.items()} for o, v in d.get("harmonised", {}).items()},
+            diagnostics=dict(d.get("diagnostics", {})),
+            seconds=dict(d.get("seconds", {})),
+        )
+
+
+def sparse_stats(s: PQStats) -> dict[str, list]:
+    """Per-image stats keep only classes with a nonzero count (compact shards)."""
+    idx = np.nonzero((s.tp > 0) | (s.fp > 0) | (s.fn > 0))[0]
+    return {
+        "idx": idx.tolist(),
+        "tp": s.tp[idx].tolist(),
+        "fp": s.fp[idx].tolist(),
+        "fn": s.fn[idx].tolist(),
+        "iou_q": [str(int(s.iou_q[i])) for i in idx],
+    }
+
+
+def dense_stats(d: Mapping[str, Sequence[Any]], num_classes: int) -> PQStats:
+    s = PQStats.zeros(num_classes)
+    idx = np.asarray(d["idx"], dtype=np.int64)
+    s.tp[idx] = d["tp"]
+    s.fp[idx] = d["fp"]
+    s.fn[idx] = d["fn"]
+    for i, q in zip(idx.tolist(), d["iou_q"]):
+        s.iou_q[i] = int(q)
+    return s
+
+
+@dataclass(frozen=True)
+class EvalContext:
+    """What `evaluate_image` needs besides the image: suite, categories, settings, harmonisations."""
+
+    suite: Suite
+    categories: CategorySet
+    settings: SuiteSettings
+    harmonisations: Mapping[str, Any] = field(default_factory=dict)  # name -> ovbench.taxonomy.Harmonisation
+    extra_evaluators: Sequence[Any] = ()  # callables(ctx, predictions, result) for add-on diagnostics
+
+
+def evaluate_image(raw: RawOutput, gt: PanopticMap, ectx: EvalContext, *, keep_predictions: Sequence[str] = ()) -> tuple[ImageResult, dict[str, PanopticMap]]:
+    """Run every oracle of the suite on one image.
+
+    Returns the per-image statistics and the predictions of the oracles named in
+    `keep_predictions` (for overlays).
+    """
+    cats = ectx.categories
+    ctx = ImageContext(raw, gt, cats, ectx.settings)
+    what = f"image {raw.image_id!r}"
+    t0 = time.perf_counter()
+    ctx.prefetch()
+    seconds = {"prefetch": time.perf_counter() - t0}
+    result = ImageResult(raw.image_id, pq={}, seconds=seconds)
+    predictions: dict[str, PanopticMap] = {}
+    matches = {}
+    for spec in ectx.suite.oracles:
+        t = time.perf_counter()
+        out = ORACLES.get(spec.oracle)(ctx, **spec.params)
+        m = match_image(gt, out.pred, cats, what=f"{what}, oracle {spec.key!r}")
+        result.pq[spec.key] = m.stats
+        matches[spec.key] = (m, out)
+        predictions[spec.key] = out.pred
+        seconds[spec.key] = time.perf_counter() - t
+    t = time.perf_counter()
+    for key in ectx.suite.fn_breakdown:
+        m, out = matches[key]
+        result.fn[key] = fn_breakdown(m, gt, out.pred, cats)
+    if ectx.suite.semantic:
+        from ..metrics.semantic import semantic_stats
+
+        for key, pred in predictions.items():
+            result.semantic[key] = semantic_stats(gt, pred, cats)
+    seconds["stratify+semantic"] = time.perf_counter() - t
+    t = time.perf_counter()
+    if ectx.harmonisations:
+        from ..taxonomy import harmonised_match
+
+        for key in ectx.suite.conflict_oracles:
+            result.harmonised[key] = {
+                name: harmonised_match(gt, predictions[key], h, cats) for name, h in ectx.harmonisations.items()
+            }
+    seconds["harmonised"] = time.perf_counter() - t
+    for ev in ectx.extra_evaluators:
+        t = time.perf_counter()
+        ev(ctx, predictions, result)
+        seconds[getattr(ev, "__name__", "extra")] = time.perf_counter() - t
+    kept = {k: predictions[k] for k in keep_predictions if k in predictions}
+    return result, kept

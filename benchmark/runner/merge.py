@@ -1,0 +1,122 @@
+"""Merge per-image shards into the results file (exact, order-independent sums)."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import __version__
+from ..data.categories import CategorySet
+from ..metrics.accumulator import PQStats
+from ..oracles.stratify import FNBreakdown
+from ..results.assemble import bootstrap_meta, per_class_rows, split_masks, summarize, summarize_with_ci
+from ..results.io import write_json_atomic, write_results
+from ..suites.suite import Suite
+from .evaluate import ImageResult
+from .manifest import RunSpec, environment
+from .shards import ShardStore
+from .views import ClassViews
+
+
+def merge_results(
+    out_dir: Path,
+    store: ShardStore,
+    image_ids: Sequence[str],
+    spec: RunSpec,
+    suite: Suite,
+    categories: CategorySet,
+    views: ClassViews,
+    model: dict[str, Any],
+    inference: dict[str, Any],
+    dataset: dict[str, Any],
+) -> Path:
+    """Read every image's shard, sum the statistics and write ``results.json`` and its tables."""
+    K = len(categories)
+    hsizes = {name: len(h.categories) for name, h in views.harmonisations.items()}
+    keys = [o.key for o in suite.oracles]
+    totals = {k: PQStats.zeros(K) for k in keys}
+    per_image: dict[str, list[PQStats]] = {k: [] for k in keys}
+    fn_total: dict[str, FNBreakdown] = {k: FNBreakdown.zeros(K) for k in suite.fn_breakdown}
+    sem_total: dict[str, Any] = {}
+    harm_total: dict[str, dict[str, PQStats]] = {}
+    per_image_rows: list[dict[str, Any]] = []
+    overlays: list[dict[str, Any]] = []
+    seconds: dict[str, float] = {}
+    for rec in store.read_many(image_ids):
+        r = ImageResult.from_json(rec, K, hsizes)
+        for k in keys:
+            s = r.pq[k]
+            totals[k] += s
+            per_image[k].append(s)
+            for c in np.nonzero((s.tp > 0) | (s.fp > 0) | (s.fn > 0))[0]:
+                per_image_rows.append({
+                    "oracle": k, "image_id": r.image_id, "category_id": int(categories.categories[c].id),
+                    "tp": int(s.tp[c]), "fp": int(s.fp[c]), "fn": int(s.fn[c]), "iou_sum": int(s.iou_q[c]) / (1 << 53),
+                })
+        for k, v in r.fn.items():
+            fn_total[k] = fn_total[k] + v
+        for k, v in r.semantic.items():
+            sem_total[k] = v if k not in sem_total else sem_total[k] + v
+        for o, d in r.harmonised.items():
+            slot = harm_total.setdefault(o, {})
+            for h, s in d.items():
+                slot[h] = s if h not in slot else slot[h] + s
+        if rec.get("overlays"):
+            overlays.append({"image_id": r.image_id, "files": rec["overlays"]})
+        for name, sec in r.seconds.items():
+            seconds[name] = seconds.get(name, 0.0) + sec
+
+    seen = views.seen_mask(categories)
+    conflict = views.conflict_mask(categories)
+    splits = split_masks(categories, views.seen_ids)
+    splits = {name: m for name, m in splits.items() if name in suite.splits}
+    oracles: dict[str, Any] = {}
+    rows: list[dict[str, Any]] = []
+    for o in suite.oracles:
+        if suite.bootstrap_samples > 0 and image_ids:
+            summary = summarize_with_ci(totals[o.key], per_image[o.key], splits, n_boot=suite.bootstrap_samples, seed=suite.bootstrap_seed)
+        else:
+            summary = summarize(totals[o.key], splits)
+        entry: dict[str, Any] = {"title": o.title, "paper_table": o.paper_table, "splits": summary}
+        if o.key in sem_total:
+            entry["miou"] = sem_total[o.key].compute()["miou"]
+        oracles[o.key] = entry
+        rows += per_class_rows(o.key, totals[o.key], categories, seen=seen, conflict=conflict)
+
+    doc: dict[str, Any] = {
+        "schema_version": 1,
+        "kind": "ovbench-results",
+        "ovbench_version": __version__,
+        "created": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
+        "model": model,
+        "dataset": dataset,
+        "taxonomy": views.taxonomy_json(),
+        "suite": suite.to_json(),
+        "inference": inference,
+        "environment": environment(),
+        "run_spec_sha256": spec.sha256(),
+        "oracles": oracles,
+        "fn_breakdown": _fn_rows(fn_total, categories, suite),
+    }
+    if suite.bootstrap_samples > 0:
+        doc["bootstrap"] = bootstrap_meta(suite.bootstrap_samples, suite.bootstrap_seed)
+    if harm_total or conflict is not None:
+        from .conflicts import conflict_section
+
+        doc["conflict_pq"] = conflict_section(totals, harm_total, categories, views, suite)
+    if overlays:
+        doc["overlays"] = sorted(overlays, key=lambda o: str(o["image_id"]))
+    write_json_atomic(out_dir / "timing.json", {"images": len(image_ids), "seconds": seconds})
+    return write_results(out_dir, doc, rows, per_image_rows)
+
+
+def _fn_rows(fn_total: dict[str, FNBreakdown], categories: CategorySet, suite: Suite) -> list[dict[str, Any]]:
+    rows = []
+    for key in suite.fn_breakdown:
+        for r in fn_total[key].rows(categories):
+            rows.append({"oracle": key, **r})
+    return rows

@@ -1,0 +1,63 @@
+"""Per-image shard files: one JSON per evaluated image, written atomically (temporary file +
+rename), so a killed run loses at most the images in flight and resumes where it stopped."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, unquote
+
+from ..errors import ConfigError
+
+SHARD_DIR = "shards"
+
+
+class ShardStore:
+    """Folder of per-image shards, each tagged with the run spec's hash."""
+
+    def __init__(self, out_dir: str | Path, spec_hash: str) -> None:
+        self.dir = Path(out_dir) / SHARD_DIR
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.spec_hash = spec_hash
+
+    def path(self, image_id: str) -> Path:
+        return self.dir / (quote(image_id, safe="") + ".json")
+
+    def write(self, image_id: str, record: dict[str, Any]) -> Path:
+        path = self.path(image_id)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        with open(tmp, "w") as f:
+            json.dump({"spec_hash": self.spec_hash, **record}, f, separators=(",", ":"))
+        os.replace(tmp, path)
+        return path
+
+    def completed(self) -> set[str]:
+        """Image ids with a finished shard (temporary files of killed writers are ignored)."""
+        return {unquote(p.name[: -len(".json")]) for p in self.dir.glob("*.json") if not p.name.startswith(".")}
+
+    def read(self, image_id: str) -> dict[str, Any]:
+        path = self.path(image_id)
+        try:
+            with open(path) as f:
+                rec = json.load(f)
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ConfigError(f"shard {path} is unreadable ({exc}); delete it and re-run to recompute that image") from exc
+        if rec.get("spec_hash") != self.spec_hash:
+            raise ConfigError(
+                f"shard {path} was written by a different run spec (model, dataset, suite or settings changed); "
+                "use a fresh --out folder or --overwrite"
+            )
+        return rec
+
+    def read_many(self, image_ids: Iterable[str]) -> Iterator[dict[str, Any]]:
+        for i in image_ids:
+            yield self.read(i)
+
+    def clear(self) -> None:
+        for p in self.dir.glob("*.json"):
+            p.unlink()
+        for p in self.dir.glob(".*.tmp"):
+            p.unlink()
