@@ -1,0 +1,147 @@
+"""Oracles on a hand-made image whose every PQ is known by hand, and Hungarian vs brute force."""
+
+import itertools
+
+import numpy as np
+import pytest
+
+from ovbench.data.categories import Category, CategorySet
+from ovbench.data.panoptic_format import PanopticMap, SegmentInfo
+from ovbench.inference.mask2former import InferenceConfig
+from ovbench.metrics.matching import match_image
+from ovbench.oracles import ORACLES
+from ovbench.oracles.context import ImageContext, SuiteSettings
+from ovbench.oracles.matching import MatchingConfig, hungarian_assignment, matching_costs, matching_targets
+from ovbench.oracles.stratify import fn_breakdown
+from ovbench.raw.record import MaskGeometry, RawOutput, validate_raw_output
+
+CATS = CategorySet((Category(1, "A", True), Category(2, "B", False), Category(3, "C", True)))
+
+
+def hand_case():
+    """GT: A (thing) on rows 0-3, B (stuff) on rows 4-7 of an 8x8 image.
+
+    q0: rows 0-3 + one pixel of row 4, classified C (wrong)       -> baseline FP(C) + FN(A)
+    q1: rows 4-7, classified B                                     -> TP(B)
+    q2: exactly rows 0-3, right class A but no-object argmax       -> discarded by the model
+    q3: a weaker C distractor inside rows 0-1                      -> loses every pixel to q0
+    """
+    ids = np.zeros((8, 8), np.int32)
+    ids[:4], ids[4:] = 1, 2
+    gt = PanopticMap.from_segments(ids, [SegmentInfo(1, 1), SegmentInfo(2, 2)])
+    L = np.full((4, 8, 8), -10.0, np.float32)
+    L[0, :4] = 10
+    L[0, 4, 0] = 10
+    L[1, 4:] = 10
+    L[2, :4] = 10
+    L[3, :2, :4] = 10
+    P = np.array([[0.1, 0.1, 0.6, 0.2], [0.05, 0.8, 0.05, 0.1], [0.3, 0.05, 0.05, 0.6], [0.05, 0.05, 0.5, 0.4]], np.float32)
+    raw = validate_raw_output(RawOutput("img", L, P, np.array([1, 2, 3]), MaskGeometry.identity(8, 8)))
+    return raw, gt
+
+
+def ctx_for(raw, gt, thr=0.0):
+    return ImageContext(raw, gt, CATS, SuiteSettings(InferenceConfig(thr, 0.8, 1e-8), MatchingConfig(num_points=0)))
+
+
+@pytest.mark.parametrize(
+    "oracle, params, expected_pq",
+    [
+        ("baseline", {}, 1 / 3),  # A: FN, B: TP (IoU 1), C: FP -> (0 + 1 + 0) / 3
+        ("oracle_classification", {}, 1.0),  # q0's segment (IoU 1 with A) takes class A
+        ("mask_selection", {}, 0.5),  # A -> q2 (void argmax, dropped), B -> q1: (0 + 1) / 2
+        ("mask_selection", {"drop_void": True}, 1.0),  # q2 now classified A
+        ("mask_selection", {"drop_void": True, "gt_masks": True}, 1.0),
+        ("mask_selection", {"drop_void": True, "gt_classes": True}, 1.0),
+    ],
+)
+def test_each_oracle_on_the_hand_case(oracle, params, expected_pq):
+    raw, gt = hand_case()
+    out = ORACLES.get(oracle)(ctx_for(raw, gt), **params)
+    r = match_image(gt, out.pred, CATS).stats.compute()
+    assert r.pq == pytest.approx(expected_pq)
+
+
+def test_selection_assignment_and_fn_breakdown_on_the_hand_case():
+    raw, gt = hand_case()
+    ctx = ctx_for(raw, gt)
+    a = ctx.assignment
+    assert dict(zip(a.gt_index.tolist(), a.queries.tolist())) == {0: 2, 1: 1}
+    base = ctx.baseline
+    m = match_image(gt, base.pred, CATS)
+    fb = fn_breakdown(m, gt, base.pred, CATS)
+    assert fb.fn_cls.tolist() == [1, 0, 0] and fb.fn_seg.tolist() == [0, 0, 0] and fb.tp.tolist() == [0, 1, 0]
+
+
+def test_object_threshold_and_gt_classes_keep_every_matched_candidate():
+    raw, gt = hand_case()
+    ctx = ctx_for(raw, gt, thr=0.7)  # q1's score .8 passes, q0 (.6) does not
+    base = match_image(gt, ORACLES.get("baseline")(ctx).pred, CATS).stats
+    assert base.tp.tolist() == [0, 1, 0] and base.fp.sum() == 0
+    sel = ORACLES.get("mask_selection")(ctx, drop_void=True)  # the threshold is bypassed without void
+    assert len(sel.pred.segments) == 2
+    sel_thr = ORACLES.get("mask_selection")(ctx, drop_void=True, threshold_without_void=True)
+    assert len(sel_thr.pred.segments) == 2  # q2: .3/.4 = .75 > .7 survives, q1 too
+
+
+def test_fn_seg_when_no_mask_overlaps_enough():
+    ids = np.zeros((4, 4), np.int32)
+    ids[:, :2], ids[:, 2:] = 1, 2
+    gt = PanopticMap.from_segments(ids, [SegmentInfo(1, 1), SegmentInfo(2, 3)])
+    pids = np.zeros((4, 4), np.int32)
+    pids[:, :1] = 5  # covers half of segment 1 with the right class: IoU .5 -> not a TP
+    pred = PanopticMap.from_segments(pids, [SegmentInfo(5, 1)])
+    m = match_image(gt, pred, CATS)
+    fb = fn_breakdown(m, gt, pred, CATS)
+    assert fb.fn_seg.tolist() == [1, 0, 1] and fb.fn_cls.sum() == 0
+
+
+def test_hungarian_matches_brute_force_on_small_random_inputs():
+    rng = np.random.default_rng(1)
+    for trial in range(20):
+        N, M = int(rng.integers(3, 6)), int(rng.integers(1, 4))
+        ids = rng.integers(0, M + 1, size=(6, 7)).astype(np.int32)
+        present = sorted(set(ids.ravel().tolist()) - {0})
+        if not present:
+            continue
+        gt = PanopticMap.from_segments(ids, [SegmentInfo(i, 1) for i in present])
+        L = rng.normal(0, 3, size=(N, 6, 7)).astype(np.float32)
+        P = rng.dirichlet(np.ones(4), size=N).astype(np.float32)
+        raw = RawOutput("r", L, P, np.array([1, 2, 3]), MaskGeometry.identity(6, 7))
+        ctx = ctx_for(raw, gt)
+        cfg = MatchingConfig(num_points=0)
+        targets = matching_targets(gt, ctx.gt_labels)
+        cost = matching_costs(raw, gt, ctx.gt_labels, cfg, targets)
+        best = min(sum(cost[q, t] for t, q in enumerate(perm)) for perm in itertools.permutations(range(N), len(targets)))
+        a = hungarian_assignment(raw, gt, ctx.gt_labels, cfg)
+        assert a.cost.sum() == pytest.approx(best, abs=1e-9), trial
+
+
+def test_matching_cost_is_bce_plus_dice_computed_directly():
+    rng = np.random.default_rng(3)
+    ids = np.zeros((5, 6), np.int32)
+    ids[1:4, 1:5] = 7
+    gt = PanopticMap.from_segments(ids, [SegmentInfo(7, 1)])
+    L = rng.normal(0, 2, size=(2, 5, 6)).astype(np.float32)
+    P = rng.dirichlet(np.ones(4), size=2).astype(np.float32)
+    raw = RawOutput("r", L, P, np.array([1, 2, 3]), MaskGeometry.identity(5, 6))
+    ctx = ctx_for(raw, gt)
+    cost = matching_costs(raw, gt, ctx.gt_labels, MatchingConfig(num_points=0), np.array([0]))
+    t = (ids == 7).astype(np.float64).ravel()
+    for n in range(2):
+        x = L[n].astype(np.float64).ravel()
+        bce = np.mean(np.logaddexp(0, x) - x * t)
+        s = 1 / (1 + np.exp(-x))
+        dice = 1 - (2 * (s * t).sum() + 1) / (s.sum() + t.sum() + 1)
+        assert cost[n, 0] == pytest.approx(5 * bce + 5 * dice, rel=1e-5)
+
+
+def test_crowd_and_empty_segments_are_not_matching_targets():
+    ids = np.zeros((4, 4), np.int32)
+    ids[:2], ids[2:] = 1, 2
+    gt = PanopticMap(ids, (SegmentInfo(1, 1, True, 8), SegmentInfo(2, 2, False, 8), SegmentInfo(3, 2, False, 5)))
+    L = np.zeros((3, 4, 4), np.float32)
+    raw = RawOutput("r", L, np.full((3, 4), 0.25, np.float32), np.array([1, 2, 3]), MaskGeometry.identity(4, 4))
+    ctx = ctx_for(raw, gt)
+    assert matching_targets(gt, ctx.gt_labels).tolist() == [1]
+    assert ctx.assignment.gt_index.tolist() == [1]
