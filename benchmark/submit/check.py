@@ -224,7 +224,11 @@ def results_doc_problems(path: Path, standards: Standards) -> tuple[dict[str, An
     if size > limit:
         return None, [f"file is {size} bytes, over the limit of {limit}"]
     try:
-        doc = migrate(read_json_strict(path), source=str(path))
+        raw = read_json_strict(path)
+        if not isinstance(raw, Mapping) or raw.get("kind") != "ovbench-results":
+            return None, ["not an ovbench results file (no \"kind\": \"ovbench-results\"): only results files and the"
+                          f" overlay images they reference belong in {RESULTS_DIR}/<name>/"]
+        doc = migrate(raw, source=str(path))
     except SchemaError as exc:
         return None, [str(exc).removeprefix(f"{path}: ")]
     problems = schema_problems(doc)

@@ -220,3 +220,10 @@ def test_shipped_standards_and_package_suite():
 
     suite = load_suite("standard")
     assert published_suite("standard", std) == (suite.version, suite.sha256)
+
+
+def test_other_json_in_a_results_folder_is_named(repo):
+    stray = repo / "leaderboard" / "results" / "fixture-model-a" / "timing.json"
+    stray.write_text('{"images": 3, "seconds": {}}')
+    problems = check(repo).problems
+    assert any(str(stray) in p and "not an ovbench results file" in p for p in problems), problems
