@@ -26,9 +26,10 @@ from scipy.ndimage import uniform_filter
 
 from ovbench.data.categories import CategorySet
 from ovbench.data.dataset import Sample
+from ovbench.inference.geometry import detectron2_geometry
 from ovbench.inference.mask2former import InferenceConfig
 from ovbench.oracles.matching import grid_points
-from ovbench.raw.record import MaskGeometry, RawOutput
+from ovbench.raw.record import RawOutput
 
 from ..base import Adapter, AdapterInfo
 
@@ -50,17 +51,6 @@ PROFILES = {
     "part_of": RelationProfile(0.55, 0.70, 0.45),
     "unlabeled_in_source": RelationProfile(0.65, 0.75, 0.20),
 }
-
-
-def detectron2_geometry(height: int, width: int, short: int = 800, max_size: int = 1333, divisibility: int = 32) -> MaskGeometry:
-    """detectron2's ResizeShortestEdge(short, max_size) and padding to `divisibility`."""
-    scale = short / min(height, width)
-    if max(height, width) * scale > max_size:
-        scale = max_size / max(height, width)
-    h, w = int(height * scale + 0.5), int(width * scale + 0.5)
-    hp = int(np.ceil(h / divisibility) * divisibility)
-    wp = int(np.ceil(w / divisibility) * divisibility)
-    return MaskGeometry((height, width), (h, w), (hp, wp))
 
 
 class SimulatedAdapter(Adapter):

@@ -1,0 +1,136 @@
+"""Shared glue for detectron2 meta-architectures (FC-CLIP, MAFT+): build the model from the
+user's config + checkpoint, run ONE forward pass per image and capture its raw outputs.
+
+detectron2 and the model's own package are imported lazily; a missing one is a clear
+:class:`ovbench.errors.MissingDependency`. Capturing uses the model's real forward: a hook on
+``sem_seg_head`` keeps the mask logits [N, Hp/4, Wp/4] and in-vocab logits [N, C+1]; a wrapper
+around the model module's ``get_classification_logits`` keeps the out-vocab (CLIP) logits; and
+``panoptic_inference`` is replaced by a recorder of its class input ``log(probs + 1e-8)``, so
+the full-resolution fusion (which ovbench redoes for every oracle) is skipped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ovbench.data.categories import CategorySet
+from ovbench.errors import BadRawOutput, ConfigError, MissingDependency
+from ovbench.inference.geometry import pad_to
+from ovbench.raw.record import MaskGeometry, RawOutput
+
+DETECTRON2_HINT = (
+    "detectron2 is not on PyPI: install it from source (https://github.com/facebookresearch/detectron2, "
+    "`pip install 'git+https://github.com/facebookresearch/detectron2.git'` on a machine with network), "
+    "see docs/writing-an-adapter.md"
+)
+
+
+def import_or_explain(module: str, hint: str) -> Any:
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise MissingDependency(f"{module!r} could not be imported ({exc}); {hint}") from exc
+
+
+def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def add_repo_to_path(root: str | None, package: str) -> None:
+    """Make the model's repository importable (``--adapter-arg repo=/path/to/fc-clip``)."""
+    if root:
+        p = Path(root)
+        if not (p / package).is_dir():
+            raise ConfigError(f"{p} does not contain the {package!r} package (is it the model's repository root?)")
+        sys.path.insert(0, str(p))
+
+
+def vocabulary_from_metadata(metadata: Any, categories: CategorySet, adapter: str) -> np.ndarray:
+    """[C] dataset ids of the model's class columns (contiguous ids -> dataset ids), checked
+    against the evaluation dataset's categories."""
+    names = list(metadata.stuff_classes)
+    to_contig = dict(getattr(metadata, "stuff_dataset_id_to_contiguous_id", {i: i for i in range(len(names))}))
+    contig_to_id = {v: k for k, v in to_contig.items()}
+    ids = np.array([contig_to_id[i] for i in range(len(names))], dtype=np.int64)
+    if set(ids.tolist()) != {int(i) for i in categories.ids}:
+        raise BadRawOutput(f"adapter {adapter!r}: the model's test vocabulary ({len(ids)} classes) differs from the dataset's "
+                           f"({len(categories)} classes); set DATASETS.TEST in the config to the matching dataset")
+    return ids
+
+
+@contextmanager
+def capture_raw(model: Any, model_module: Any):  # type: ignore[no-untyped-def]
+    """Context manager yielding a dict filled by one forward pass of `model`."""
+    import torch
+
+    store: dict[str, Any] = {}
+
+    def head_hook(_m: Any, _i: Any, out: Any) -> None:
+        store["pred_logits"] = out["pred_logits"].detach()
+        store["pred_masks"] = out["pred_masks"].detach()
+
+    orig_gcl = model_module.get_classification_logits
+
+    def gcl(*args: Any, **kwargs: Any) -> Any:
+        r = orig_gcl(*args, **kwargs)
+        store["out_vocab"] = r.detach()
+        return r
+
+    def record_panoptic(mask_cls: Any, mask_pred: Any, *_: Any) -> Any:  # MAFT+ passes the dataset name too
+        store["log_probs"] = mask_cls.detach()
+        return torch.zeros(mask_pred.shape[-2:], dtype=torch.int32, device=mask_pred.device), []
+
+    handle = model.sem_seg_head.register_forward_hook(head_hook)
+    model_module.get_classification_logits = gcl
+    saved = (model.panoptic_inference, model.semantic_on, model.instance_on, model.panoptic_on)
+    model.panoptic_inference = record_panoptic
+    model.semantic_on, model.instance_on, model.panoptic_on = False, False, True
+    try:
+        yield store
+    finally:
+        handle.remove()
+        model_module.get_classification_logits = orig_gcl
+        model.panoptic_inference, model.semantic_on, model.instance_on, model.panoptic_on = saved
+
+
+def raw_from_capture(store: dict[str, Any], image_id: str, orig: tuple[int, int], input_hw: tuple[int, int], divisibility: int,
+                     category_ids: np.ndarray, adapter: str) -> RawOutput:
+    """Turn captured tensors (batch of one) into a :class:`RawOutput`."""
+    missing = [k for k in ("pred_masks", "pred_logits", "log_probs") if k not in store]
+    if missing:
+        raise BadRawOutput(f"adapter {adapter!r}, image {image_id!r}: the forward pass did not produce {missing} "
+                           "(unsupported model version?)")
+    masks = store["pred_masks"][0].float().cpu().numpy()
+    probs = np.exp(store["log_probs"].float().cpu().numpy().astype(np.float64)) - 1e-8
+    probs = np.clip(probs, 0.0, None)
+    probs = (probs / probs.sum(axis=1, keepdims=True)).astype(np.float32)
+    padded = (pad_to(input_hw[0], divisibility), pad_to(input_hw[1], divisibility))
+    in_vocab = store["pred_logits"][0].float().cpu().numpy()
+    out_vocab = store["out_vocab"][0].float().cpu().numpy()[:, :-1] if "out_vocab" in store else None
+    return RawOutput(image_id, masks, probs, category_ids, MaskGeometry(orig, input_hw, padded),
+                     in_vocab_logits=in_vocab, out_vocab_logits=out_vocab)
+
+
+def load_image_for_detectron2(path: Path, fmt: str, short: int, max_size: int) -> tuple[Any, tuple[int, int], tuple[int, int]]:
+    """Read and resize an image as detectron2's test DatasetMapper does; returns a [3, h, w]
+    tensor, the original (H, W) and the resized (h, w)."""
+    import torch
+
+    d2_utils = import_or_explain("detectron2.data.detection_utils", DETECTRON2_HINT)
+    T = import_or_explain("detectron2.data.transforms", DETECTRON2_HINT)
+    image = d2_utils.read_image(str(path), format=fmt)
+    H, W = image.shape[:2]
+    resized = T.ResizeShortestEdge(short, max_size).get_transform(image).apply_image(image)
+    tensor = torch.as_tensor(np.ascontiguousarray(resized.transpose(2, 0, 1)))
+    return tensor, (H, W), (int(resized.shape[0]), int(resized.shape[1]))

@@ -1,0 +1,107 @@
+"""The FC-CLIP / MAFT+ adapters' parts that do not need detectron2: geometry, ensembles,
+capture of raw outputs from a forward pass, and clear errors when detectron2 is missing."""
+
+import importlib.util
+import types
+
+import numpy as np
+import pytest
+
+from ovbench.adapters.ensembles import fcclip_class_probs, maftplus_class_probs
+from ovbench.errors import ConfigError, MissingDependency
+from ovbench.inference.geometry import detectron2_geometry, resize_shortest_edge
+
+HAS_D2 = importlib.util.find_spec("detectron2") is not None
+
+
+def test_resize_shortest_edge_follows_detectron2_rounding():
+    assert resize_shortest_edge(512, 683) == (800, 1067)  # 683 * 1.5625 = 1067.2
+    assert resize_shortest_edge(683, 512) == (1067, 800)
+    assert resize_shortest_edge(300, 1000) == (400, 1333)  # long side capped: 800/300*1000 > 1333
+    g = detectron2_geometry(512, 683)
+    assert g.input_size == (800, 1067) and g.padded_size == (800, 1088)
+
+
+def test_fcclip_ensemble_matches_the_published_formula():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    N, C = 7, 5
+    inv = rng.normal(size=(N, C + 1)).astype(np.float32)
+    outv = rng.normal(size=(N, C)).astype(np.float32)
+    seen = np.array([1, 0, 1, 1, 0], bool)
+    # transcription of FC-CLIP's eval branch (fcclip/fcclip.py) in torch
+    t_in, t_out = torch.from_numpy(inv).double(), torch.from_numpy(outv).double()
+    p_in = t_in[:, :C].softmax(-1)
+    p_out = t_out.softmax(-1)
+    m = torch.from_numpy(seen.astype(np.float64))
+    cls = (p_in ** 0.6 * p_out ** 0.4).log() * m + (p_in ** 0.2 * p_out ** 0.8).log() * (1 - m)
+    void = t_in.softmax(-1)[:, -1:]
+    ref = torch.cat([cls.softmax(-1) * (1 - void), void], -1).numpy()
+    np.testing.assert_allclose(fcclip_class_probs(inv, outv, seen), ref, rtol=1e-5, atol=1e-7)
+    mp = maftplus_class_probs(inv, outv)
+    np.testing.assert_allclose(mp[:, :C].sum(1) + mp[:, C], 1.0, rtol=1e-6)
+    np.testing.assert_allclose(mp[:, C], ref[:, C], rtol=1e-6)
+
+
+def test_ensemble_never_produces_nan_where_the_reference_would():
+    inv = np.array([[0.0, -2000.0, 0.0]], np.float32)  # p_in of class 1 underflows to 0
+    outv = np.array([[0.0, 0.0]], np.float32)
+    p = fcclip_class_probs(inv, outv, np.array([True, False]))
+    assert np.isfinite(p).all() and abs(p.sum() - 1) < 1e-6
+
+
+@pytest.mark.skipif(HAS_D2, reason="detectron2 is installed here")
+def test_missing_detectron2_is_a_clear_error(tmp_path):
+    from ovbench.adapters import get_adapter
+
+    (tmp_path / "c.yaml").write_text("MODEL: {}\n")
+    (tmp_path / "w.pth").write_bytes(b"0")
+    with pytest.raises(MissingDependency, match="detectron2 is not on PyPI"):
+        get_adapter("fcclip", config=str(tmp_path / "c.yaml"), weights=str(tmp_path / "w.pth"))
+    with pytest.raises(ConfigError, match="does not exist"):
+        get_adapter("maftplus", config=str(tmp_path / "missing.yaml"), weights=str(tmp_path / "w.pth"))
+
+
+def test_capture_records_raw_outputs_of_one_forward_pass():
+    """A stand-in with FC-CLIP's eval interface: sem_seg_head -> get_classification_logits ->
+    panoptic_inference(log(probs + 1e-8), masks). The capture must return the low-res masks, the
+    final posteriors and the pre-ensemble logits, and restore the model afterwards."""
+    torch = pytest.importorskip("torch")
+    from ovbench.adapters.detectron2_common import capture_raw, raw_from_capture
+
+    N, C, hm, wm = 4, 3, 8, 10
+    gen = torch.Generator().manual_seed(0)
+    masks = torch.randn(1, N, hm, wm, generator=gen)
+    logits = torch.randn(1, N, C + 1, generator=gen)
+    module = types.SimpleNamespace(get_classification_logits=lambda feats: feats @ torch.ones(5, C + 1))
+
+    class Head(torch.nn.Module):
+        def forward(self, x):
+            return {"pred_logits": logits, "pred_masks": masks}
+
+    class Model:
+        semantic_on, instance_on, panoptic_on = True, True, True
+
+        def __init__(self):
+            self.sem_seg_head = Head()
+
+        def panoptic_inference(self, mask_cls, mask_pred):
+            raise AssertionError("the full-resolution inference must be skipped")
+
+        def __call__(self, inputs):
+            out = self.sem_seg_head(None)
+            outv = module.get_classification_logits(torch.ones(1, N, 5))
+            probs = torch.cat([outv[..., :-1].softmax(-1) * 0.5, torch.full((1, N, 1), 0.5)], -1)
+            return [self.panoptic_inference(torch.log(probs[0] + 1e-8), out["pred_masks"][0])]
+
+    model = Model()
+    orig_pi = model.panoptic_inference
+    with capture_raw(model, module) as store:
+        model([{}])
+    assert model.panoptic_inference == orig_pi and model.semantic_on
+    raw = raw_from_capture(store, "img", (30, 40), (32, 40), 32, np.arange(C), "fake")
+    assert raw.mask_logits.shape == (N, hm, wm) and np.allclose(raw.mask_logits, masks[0].numpy())
+    np.testing.assert_allclose(raw.class_probs[:, -1], 0.5, rtol=1e-5)
+    np.testing.assert_allclose(raw.class_probs.sum(1), 1.0, rtol=1e-6)
+    assert raw.out_vocab_logits.shape == (N, C) and raw.in_vocab_logits.shape == (N, C + 1)
+    assert raw.geometry.padded_size == (32, 64)
