@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .common import add_adapter_args, add_dataset_args, get_dataset, parse_kv
+from .common import add_adapter_args, add_dataset_args, get_dataset, load_plugins, parse_kv
 
 HELP = "Write an adapter's raw outputs to disk (replay them with --adapter dump)."
 
@@ -26,6 +26,7 @@ files are kept, so an interrupted dump resumes. Format: see docs/writing-an-adap
 
 
 def run(args: argparse.Namespace) -> int:
+    load_plugins(args.plugin)
     from tqdm import tqdm
 
     from ovbench.adapters import get_adapter

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..errors import ConfigError
-from .common import add_adapter_args, add_dataset_args, get_dataset, parse_kv
+from .common import add_adapter_args, add_dataset_args, get_dataset, load_plugins, parse_kv
 
 HELP = "Run an adapter through the standard oracle suite and write a results file."
 
@@ -45,6 +45,7 @@ def parse_shard(text: str) -> tuple[int, int]:
 
 
 def run(args: argparse.Namespace) -> int:
+    load_plugins(args.plugin)
     from ..runner.run import RunOptions, run_suite
     from ..suites.suite import load_suite
 
