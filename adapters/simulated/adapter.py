@@ -112,8 +112,8 @@ class SimulatedAdapter(Adapter):
         valid = (orow[:, None] >= 0) & (ocol[None, :] >= 0)
         lab = np.where(valid, sample.gt.ids[np.clip(orow, 0, None)[:, None], np.clip(ocol, 0, None)[None, :]], 0)
 
-        logits = np.full((N, hm, wm), -8.0, dtype=np.float32)
-        logits += rng.normal(0, 0.5, size=(N, 1, 1)).astype(np.float32)
+        logits = np.empty((N, hm, wm), dtype=np.float32)
+        logits[:] = rng.normal(-8.0, 0.5, size=(N, 1, 1)).astype(np.float32)  # empty junk queries
         cls_logits = rng.normal(0, 1.0, size=(N, C)).astype(np.float32)
         void = np.clip(rng.normal(0.97, 0.02, size=N), 0.5, 0.999)
         q = 0
@@ -131,38 +131,42 @@ class SimulatedAdapter(Adapter):
             conf = self.confusers[cls]
             if len(conf):
                 cls_logits[q, conf] += boost * rng.uniform(0.4, 0.95, size=len(conf))
-            void[q] = v
+            void[q] = float(np.clip(v, 0.01, 0.99))
             q += 1
 
         segs = [s for s in sample.gt.segments if not s.iscrowd]
-        order = rng.permutation(len(segs))
-        for j in order:
+        for j in rng.permutation(len(segs)):
             s = segs[j]
             mask = lab == s.id
             if not mask.any():
                 continue
             k = cats.index_of(s.category_id)
             prof = PROFILES.get(self.relation[k], PROFILES["same"])
-            boost = rng.normal(5.0 if self.seen[k] else 3.0, 1.5)
-            if rng.random() < prof.p_merge:
+            boost = rng.normal(6.0 if self.seen[k] else 4.0, 1.5)
+            if rng.random() < prof.p_merge:  # swallowed by a neighbour's mask (a part of its parent)
                 neighbour = self._neighbour(lab, mask, sample)
                 if neighbour is not None:
                     nk = cats.index_of(neighbour[1])
-                    put(soft(mask | (lab == neighbour[0]), (0, 0), 3), nk, float(np.clip(rng.normal(0.15, 0.1), 0.01, 0.9)), boost)
+                    put(soft(mask | (lab == neighbour[0]), (0, 0), 3), nk, rng.normal(0.15, 0.1), boost)
             if rng.random() < prof.p_good:
-                shift = (int(rng.integers(-1, 2)), int(rng.integers(-1, 2)))
-                v = float(np.clip(rng.normal(prof.void, 0.15), 0.01, 0.99))
-                put(soft(mask, shift, 3), k, v, boost)
-                if rng.random() < 0.5:  # a worse duplicate, sometimes the one that survives
-                    shift = (int(rng.integers(-3, 4)), int(rng.integers(-3, 4)))
-                    put(soft(mask, shift, 7), k, float(np.clip(v - rng.normal(0.2, 0.15), 0.01, 0.99)), boost * 0.8)
-        n_distract = int(rng.integers(5, 15))
-        for _ in range(n_distract):
+                v = rng.normal(prof.void, 0.15)
+                put(soft(mask, (int(rng.integers(-1, 2)), int(rng.integers(-1, 2))), 3), k, v, boost)
+                if rng.random() < 0.6:  # a worse duplicate that the model often prefers
+                    put(soft(mask, (int(rng.integers(-3, 4)), int(rng.integers(-3, 4))), 7), k, v - rng.normal(0.3, 0.1), boost * 0.8)
+            else:  # only a partial mask of the segment (IoU ~0.55-0.8), mostly classified as no-object
+                ys, xs = np.nonzero(mask)
+                cut = rng.uniform(0.55, 0.8)
+                if rng.random() < 0.5:
+                    part = mask & (np.arange(mask.shape[0])[:, None] <= np.quantile(ys, cut))
+                else:
+                    part = mask & (np.arange(mask.shape[1])[None, :] <= np.quantile(xs, cut))
+                put(soft(part, (0, 0), 3), k, rng.normal(0.85, 0.1), boost)
+        for _ in range(int(rng.integers(5, 15))):  # distractor blobs
             cy, cx = rng.integers(0, hm), rng.integers(0, wm)
             ry, rx = rng.integers(3, max(4, hm // 5)), rng.integers(3, max(4, wm // 5))
             yy, xx = np.ogrid[:hm, :wm]
             blob = ((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2 <= 1.0
-            put(soft(blob, (0, 0), 3), int(rng.integers(0, C)), float(np.clip(rng.normal(0.75, 0.15), 0.05, 0.99)), rng.normal(2.0, 1.0))
+            put(soft(blob, (0, 0), 3), int(rng.integers(0, C)), rng.normal(0.75, 0.15), rng.normal(2.0, 1.0))
 
         z = cls_logits - cls_logits.max(axis=1, keepdims=True)
         p = np.exp(z)

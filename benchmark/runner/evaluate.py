@@ -94,6 +94,17 @@ class EvalContext:
     extra_evaluators: Sequence[Any] = ()  # callables(ctx, predictions, result) for add-on diagnostics
 
 
+def semantic_from_match(m: Any, gt: PanopticMap, pred: PanopticMap, cats: CategorySet) -> Any:
+    """The semantic (mIoU) confusion counts of one image, from the match's joint histogram."""
+    from ..metrics.semantic import SemanticStats
+
+    s = SemanticStats.zeros(len(cats))
+    gt_cat = np.array([cats.index_of(x.category_id) for x in gt.segments], dtype=np.int64)
+    pred_cat = np.array([cats.index_of(x.category_id) for x in pred.segments], dtype=np.int64)
+    s.update(m.overlaps.joint, gt_cat, pred_cat)
+    return s
+
+
 def evaluate_image(raw: RawOutput, gt: PanopticMap, ectx: EvalContext, *, keep_predictions: Sequence[str] = ()) -> tuple[ImageResult, dict[str, PanopticMap]]:
     """Run every oracle of the suite on one image.
 
@@ -122,10 +133,8 @@ def evaluate_image(raw: RawOutput, gt: PanopticMap, ectx: EvalContext, *, keep_p
         m, out = matches[key]
         result.fn[key] = fn_breakdown(m, gt, out.pred, cats)
     if ectx.suite.semantic:
-        from ..metrics.semantic import semantic_stats
-
-        for key, pred in predictions.items():
-            result.semantic[key] = semantic_stats(gt, pred, cats)
+        for key, (m, out) in matches.items():
+            result.semantic[key] = semantic_from_match(m, gt, out.pred, cats)
     seconds["stratify+semantic"] = time.perf_counter() - t
     t = time.perf_counter()
     if ectx.harmonisations:

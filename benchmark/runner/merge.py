@@ -83,7 +83,7 @@ def merge_results(
             summary = summarize(totals[o.key], splits)
         entry: dict[str, Any] = {"title": o.title, "paper_table": o.paper_table, "splits": summary}
         if o.key in sem_total:
-            entry["miou"] = sem_total[o.key].compute()["miou"]
+            entry["miou"] = sem_total[o.key].compute().as_dict()["miou"]
         oracles[o.key] = entry
         rows += per_class_rows(o.key, totals[o.key], categories, seen=seen, conflict=conflict)
 
