@@ -46,28 +46,31 @@ class PanopticResult:
     segment_queries: tuple[tuple[int, ...], ...]
 
 
-def argmax_owner(probs: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def argmax_owner(probs: np.ndarray, scores: np.ndarray, columns: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Per pixel, the candidate with the largest ``score * prob`` (first wins ties).
 
-    probs: [P, Q] float32 mask probabilities (pixel-major); scores: [Q] float32.
-    Returns owner [P] int64 and the owner's own probability [P] float32.
+    probs: [P, Q'] float32 mask probabilities (pixel-major); scores: [Q] float32;
+    columns: [Q] indices of the candidates' columns in `probs` (default: all, in order).
+    Returns owner [P] int64 (index into `scores`) and the owner's own probability [P] float32.
     """
-    P, Q = probs.shape
+    P = probs.shape[0]
     owner = np.empty(P, dtype=np.int64)
     owner_prob = np.empty(P, dtype=np.float32)
     s = scores.astype(np.float32)[None, :]
     for a in range(0, P, PIXEL_CHUNK):
         chunk = probs[a : a + PIXEL_CHUNK]
+        if columns is not None:
+            chunk = chunk[:, columns]
         w = np.argmax(chunk * s, axis=1)
         owner[a : a + PIXEL_CHUNK] = w
-        owner_prob[a : a + PIXEL_CHUNK] = np.take_along_axis(chunk, w[:, None], axis=1)[:, 0]
+        owner_prob[a : a + PIXEL_CHUNK] = chunk[np.arange(len(w)), w]
     return owner, owner_prob
 
 
-def panoptic_inference(
-    probs: np.ndarray,
+def fuse_segments(
+    owner: np.ndarray,
+    owner_prob: np.ndarray,
     positive_area: np.ndarray,
-    scores: np.ndarray,
     labels: np.ndarray,
     queries: np.ndarray,
     category_ids: np.ndarray,
@@ -75,19 +78,9 @@ def panoptic_inference(
     shape: tuple[int, int],
     overlap_threshold: float,
 ) -> PanopticResult:
-    """Mask2Former's panoptic fusion of the candidates that passed the class filter.
-
-    probs:         [H*W, Q] float32 sigmoid mask probabilities at the output resolution, pixel-major.
-    positive_area: [Q] int64 pixels with prob >= 0.5 of each candidate (its "original area").
-    scores:        [Q] float32 class scores; labels: [Q] int64 class columns (< C).
-    queries:       [Q] int64 candidate indices in the raw output (provenance only).
-    category_ids:  [C] int64 dataset id of each class column; isthing: [C] bool.
-    """
+    """Steps 2-3 of panoptic inference, given each pixel's argmax candidate and its probability."""
     H, W = shape
-    Q = len(scores)
-    if Q == 0:
-        return PanopticResult(PanopticMap(np.zeros((H, W), dtype=np.int32), ()), ())
-    owner, owner_prob = argmax_owner(probs, scores)
+    Q = len(labels)
     inside = owner_prob >= 0.5
     area = np.bincount(owner, minlength=Q)
     seg_area = np.bincount(owner[inside], minlength=Q)
@@ -114,8 +107,37 @@ def panoptic_inference(
         segments.append(SegmentInfo(next_id, int(category_ids[c]), False, 0))
         seg_queries.append([int(queries[k])])
     ids = np.where(inside, lut[owner], 0).astype(np.int32).reshape(H, W)
-    pred = PanopticMap.from_segments(ids, segments)
-    return PanopticResult(pred, tuple(tuple(q) for q in seg_queries))
+    counts = np.bincount(ids.reshape(-1), minlength=next_id + 1)
+    segments = [SegmentInfo(sg.id, sg.category_id, False, int(counts[sg.id])) for sg in segments]
+    return PanopticResult(PanopticMap(ids, tuple(segments)), tuple(tuple(q) for q in seg_queries))
+
+
+def panoptic_inference(
+    probs: np.ndarray,
+    positive_area: np.ndarray,
+    scores: np.ndarray,
+    labels: np.ndarray,
+    queries: np.ndarray,
+    category_ids: np.ndarray,
+    isthing: np.ndarray,
+    shape: tuple[int, int],
+    overlap_threshold: float,
+    columns: np.ndarray | None = None,
+) -> PanopticResult:
+    """Mask2Former's panoptic fusion of the candidates that passed the class filter.
+
+    probs:         [H*W, Q'] float32 sigmoid mask probabilities at the output resolution, pixel-major;
+                   ``columns`` [Q] picks the candidates' columns (default: all Q' = Q, in order).
+    positive_area: [Q] int64 pixels with prob >= 0.5 of each candidate (its "original area").
+    scores:        [Q] float32 class scores; labels: [Q] int64 class columns (< C).
+    queries:       [Q] int64 candidate indices in the raw output (provenance only).
+    category_ids:  [C] int64 dataset id of each class column; isthing: [C] bool.
+    """
+    H, W = shape
+    if len(scores) == 0:
+        return PanopticResult(PanopticMap(np.zeros((H, W), dtype=np.int32), ()), ())
+    owner, owner_prob = argmax_owner(probs, scores, columns)
+    return fuse_segments(owner, owner_prob, positive_area, labels, queries, category_ids, isthing, shape, overlap_threshold)
 
 
 def semantic_inference(probs: np.ndarray, class_probs: np.ndarray) -> np.ndarray:

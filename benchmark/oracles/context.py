@@ -12,7 +12,7 @@ import numpy as np
 from ..data.categories import CategorySet
 from ..data.panoptic_format import PanopticMap, compact_labels
 from ..errors import BadRawOutput
-from ..inference.mask2former import InferenceConfig, PanopticResult, panoptic_inference
+from ..inference.mask2former import InferenceConfig, PanopticResult, fuse_segments, panoptic_inference
 from ..inference.resize import resize_masks_pixel_major
 from ..inference.scores import class_scores
 from ..raw.record import RawOutput
@@ -68,13 +68,12 @@ class ImageContext:
         for i, q in enumerate(missing):
             self._prob_columns[q] = base + i
 
-    def probs(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """([H*W, Q] float32 sigmoid masks, [Q] int64 pixels with prob >= 0.5) for `queries`."""
+    def columns(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(all cached [H*W, Q'] float32 sigmoid masks, [Q] their columns for `queries`,
+        [Q] int64 pixels with prob >= 0.5) -- no copy of the masks."""
         self.ensure_probs(queries)
         cols = np.array([self._prob_columns[int(q)] for q in queries], dtype=np.int64)
-        if len(cols) == self._probs.shape[1] and (cols == np.arange(len(cols))).all():
-            return self._probs, self._positive
-        return self._probs[:, cols], self._positive[cols]
+        return self._probs, cols, self._positive[cols]
 
     # ---- shared pieces ---------------------------------------------------------------------
     @cached_property
@@ -108,18 +107,41 @@ class ImageContext:
         return self.infer(self.baseline_queries, scores[self.baseline_queries], labels[self.baseline_queries])
 
     # ---- inference helpers -----------------------------------------------------------------
-    def infer(self, queries: np.ndarray, scores: np.ndarray, labels: np.ndarray, probs: tuple[np.ndarray, np.ndarray] | None = None) -> PanopticResult:
-        """Panoptic inference over `queries` (already class-filtered) in query order."""
+    def infer(self, queries: np.ndarray, scores: np.ndarray, labels: np.ndarray, gt_index: np.ndarray | None = None) -> PanopticResult:
+        """Panoptic inference over `queries` (already class-filtered), in query order.
+
+        With `gt_index`, each candidate's mask is replaced by the mask of that GT segment
+        (probability exactly 1 inside, 0 outside: the oracle-segmentation case).
+        """
         order = np.argsort(queries, kind="stable")
         queries, scores, labels = queries[order], scores[order], labels[order]
-        if probs is None:
-            p, pos = self.probs(queries)
-        else:
-            p, pos = probs[0][:, order], probs[1][order]
-        return panoptic_inference(
-            p, pos, scores, labels, queries, self.raw.category_ids, self.column_isthing, self.shape,
-            self.settings.inference.overlap_threshold,
-        )
+        cfg = self.settings.inference
+        if gt_index is not None:
+            return self._infer_gt_masks(queries, scores, labels, np.asarray(gt_index)[order])
+        probs, cols, pos = self.columns(queries)
+        return panoptic_inference(probs, pos, scores, labels, queries, self.raw.category_ids, self.column_isthing, self.shape,
+                                  cfg.overlap_threshold, columns=cols)
+
+    def _infer_gt_masks(self, queries: np.ndarray, scores: np.ndarray, labels: np.ndarray, gt_index: np.ndarray) -> PanopticResult:
+        """Panoptic inference when the masks are exact, disjoint GT masks: a pixel of GT segment g
+        belongs to the candidate holding g (score > 0); every other pixel has probability 0 for all
+        candidates, so the argmax gives it to the first candidate with probability 0 (< 0.5)."""
+        Q = len(queries)
+        if Q == 0:
+            H, W = self.shape
+            return PanopticResult(PanopticMap(np.zeros((H, W), dtype=np.int32), ()), ())
+        cand_of_label = np.full(len(self.gt.segments) + 1, -1, dtype=np.int64)
+        positive = np.zeros(Q, dtype=np.int64)
+        counts = np.bincount(self.gt_labels, minlength=len(self.gt.segments) + 1)
+        for k, g in enumerate(gt_index.tolist()):
+            if scores[k] > 0:
+                cand_of_label[g + 1] = k
+            positive[k] = counts[g + 1]
+        cand = cand_of_label[self.gt_labels]
+        owner = np.where(cand >= 0, cand, 0)
+        owner_prob = (cand >= 0).astype(np.float32)
+        return fuse_segments(owner, owner_prob, positive, labels, queries, self.raw.category_ids, self.column_isthing, self.shape,
+                             self.settings.inference.overlap_threshold)
 
     def column_of(self, category_id: int) -> int:
         """Class column of a dataset category id in the model's vocabulary."""

@@ -81,12 +81,15 @@ def matching_costs(raw: RawOutput, gt: PanopticMap, gt_labels: np.ndarray, confi
     hit = np.nonzero(tcol >= 0)[0]
     M = len(targets)
     onehot = csr_matrix((np.ones(len(hit), dtype=np.float32), (hit, tcol[hit])), shape=(P, M))
-    softplus = np.maximum(X, 0) + np.log1p(np.exp(-np.abs(X)))
-    sig = 1.0 / (1.0 + np.exp(-X))
+    e = np.exp(-np.abs(X))  # one exp serves both: softplus(x) = max(x, 0) + log1p(e)
+    softplus_sum = (np.maximum(X, 0) + np.log1p(e)).sum(axis=1, dtype=np.float64)
+    e += 1.0
+    sig = np.reciprocal(e)  # 1 / (1 + exp(-|x|)) = sigmoid(|x|)
+    np.subtract(1.0, sig, out=sig, where=X < 0)  # sigmoid(x) = 1 - sigmoid(-x) for x < 0
     xt = np.asarray((onehot.T @ X.T).T, dtype=np.float64)  # [N, M]
     st = np.asarray((onehot.T @ sig.T).T, dtype=np.float64)
     t_sum = np.asarray(onehot.sum(axis=0), dtype=np.float64).reshape(1, M)
-    cost_mask = (softplus.sum(axis=1, dtype=np.float64)[:, None] - xt) / P
+    cost_mask = (softplus_sum[:, None] - xt) / P
     cost_dice = 1.0 - (2.0 * st + 1.0) / (sig.sum(axis=1, dtype=np.float64)[:, None] + t_sum + 1.0)
     cost = config.mask_weight * cost_mask + config.dice_weight * cost_dice
     if config.class_weight:

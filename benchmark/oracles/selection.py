@@ -45,14 +45,4 @@ def mask_selection(
             keep = scores > thr if threshold_without_void else np.ones(len(queries), dtype=bool)
         else:
             keep = (labels != C) & (scores > thr)
-    probs = None
-    if gt_masks:
-        probs = _gt_mask_probs(ctx, a.gt_index[keep])
-    return ctx.infer(queries[keep], scores[keep], labels[keep], probs=probs)
-
-
-def _gt_mask_probs(ctx: ImageContext, gt_index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """[H*W, Q] float32 exact 0/1 masks of GT segments and their pixel counts."""
-    lab = ctx.gt_labels
-    probs = (lab[:, None] == (gt_index[None, :] + 1)).astype(np.float32)
-    return probs, probs.sum(axis=0).astype(np.int64)
+    return ctx.infer(queries[keep], scores[keep], labels[keep], gt_index=a.gt_index[keep] if gt_masks else None)

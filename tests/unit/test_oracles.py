@@ -145,3 +145,26 @@ def test_crowd_and_empty_segments_are_not_matching_targets():
     ctx = ctx_for(raw, gt)
     assert matching_targets(gt, ctx.gt_labels).tolist() == [1]
     assert ctx.assignment.gt_index.tolist() == [1]
+
+
+def test_gt_mask_fast_path_equals_general_inference_with_exact_masks():
+    from ovbench.inference.mask2former import panoptic_inference
+
+    rng = np.random.default_rng(7)
+    for trial in range(10):
+        ids = rng.integers(0, 5, size=(9, 11)).astype(np.int32)
+        present = sorted(set(ids.ravel().tolist()) - {0})
+        cats = [int(rng.integers(1, 4)) for _ in present]
+        gt = PanopticMap.from_segments(ids, [SegmentInfo(i, c) for i, c in zip(present, cats)])
+        raw = RawOutput("r", rng.normal(size=(6, 9, 11)).astype(np.float32), rng.dirichlet(np.ones(4), size=6).astype(np.float32),
+                        np.array([1, 2, 3]), MaskGeometry.identity(9, 11))
+        ctx = ctx_for(raw, gt)
+        q = np.arange(len(present))
+        scores = rng.uniform(0.1, 1, size=len(q)).astype(np.float32)
+        labels = rng.integers(0, 3, size=len(q))
+        fast = ctx.infer(q, scores, labels, gt_index=np.arange(len(present)))
+        probs = (ctx.gt_labels[:, None] == (np.arange(len(present))[None, :] + 1)).astype(np.float32)
+        slow = panoptic_inference(probs, probs.sum(0).astype(np.int64), scores, labels, q, raw.category_ids, ctx.column_isthing,
+                                  gt.shape, 0.8)
+        assert np.array_equal(fast.pred.ids, slow.pred.ids), trial
+        assert fast.pred.segments == slow.pred.segments and fast.segment_queries == slow.segment_queries
