@@ -91,7 +91,8 @@ class EvalContext:
     categories: CategorySet
     settings: SuiteSettings
     harmonisations: Mapping[str, Any] = field(default_factory=dict)  # name -> ovbench.taxonomy.Harmonisation
-    extra_evaluators: Sequence[Any] = ()  # callables(ctx, predictions, result) for add-on diagnostics
+    extra_evaluators: Sequence[Any] = ()  # callables(ctx, predictions, result) for add-on evaluations
+    diagnostics: Mapping[str, Any] = field(default_factory=dict)  # name -> ovbench.diagnostics.Diagnostic instance
 
 
 def semantic_from_match(m: Any, gt: PanopticMap, pred: PanopticMap, cats: CategorySet) -> Any:
@@ -145,6 +146,12 @@ def evaluate_image(raw: RawOutput, gt: PanopticMap, ectx: EvalContext, *, keep_p
                 name: harmonised_match(gt, predictions[key], h, cats) for name, h in ectx.harmonisations.items()
             }
     seconds["harmonised"] = time.perf_counter() - t
+    outputs = {k: mo[1] for k, mo in matches.items()}
+    only_matches = {k: mo[0] for k, mo in matches.items()}
+    for name, diag in ectx.diagnostics.items():
+        t = time.perf_counter()
+        result.diagnostics[name] = diag.evaluate(ctx, outputs, only_matches)
+        seconds[f"diagnostic:{name}"] = time.perf_counter() - t
     for ev in ectx.extra_evaluators:
         t = time.perf_counter()
         ev(ctx, predictions, result)

@@ -14,7 +14,8 @@ from ..data.categories import CategorySet
 from ..metrics.accumulator import PQStats
 from ..oracles.stratify import FNBreakdown
 from ..results.assemble import bootstrap_meta, per_class_rows, split_masks, summarize, summarize_with_ci
-from ..results.io import write_json_atomic, write_results
+from ..errors import ConfigError
+from ..results.io import write_json_atomic, write_results, write_table_atomic
 from ..suites.suite import Suite
 from .evaluate import ImageResult
 from .manifest import RunSpec, environment
@@ -33,6 +34,7 @@ def merge_results(
     model: dict[str, Any],
     inference: dict[str, Any],
     dataset: dict[str, Any],
+    diagnostics: dict[str, Any] | None = None,
 ) -> Path:
     """Read every image's shard, sum the statistics and write ``results.json`` and its tables."""
     K = len(categories)
@@ -46,6 +48,8 @@ def merge_results(
     per_image_rows: list[dict[str, Any]] = []
     overlays: list[dict[str, Any]] = []
     seconds: dict[str, float] = {}
+    diagnostics = diagnostics or {}
+    diag_total = {name: d.empty() for name, d in diagnostics.items()}
     for rec in store.read_many(image_ids):
         r = ImageResult.from_json(rec, K, hsizes)
         for k in keys:
@@ -67,6 +71,10 @@ def merge_results(
                 slot[h] = s if h not in slot else slot[h] + s
         if rec.get("overlays"):
             overlays.append({"image_id": r.image_id, "files": rec["overlays"]})
+        for name, d in diagnostics.items():
+            if name not in r.diagnostics:
+                raise ConfigError(f"shard of image {r.image_id!r} has no diagnostic {name!r}; re-run that image")
+            diag_total[name] = d.merge(diag_total[name], r.diagnostics[name])
         for name, sec in r.seconds.items():
             seconds[name] = seconds.get(name, 0.0) + sec
 
@@ -108,6 +116,12 @@ def merge_results(
         from .conflicts import conflict_section
 
         doc["conflict_pq"] = conflict_section(totals, harm_total, categories, views, suite)
+    if diagnostics:
+        doc["diagnostics"] = {name: d.summarize(diag_total[name], categories, views) for name, d in diagnostics.items()}
+        for name, d in diagnostics.items():
+            table = d.rows(diag_total[name], categories, views)
+            if table:
+                write_table_atomic(out_dir / f"diagnostics_{name}.csv", table)
     if overlays:
         doc["overlays"] = sorted(overlays, key=lambda o: str(o["image_id"]))
     write_json_atomic(out_dir / "timing.json", {"images": len(image_ids), "seconds": seconds})

@@ -110,8 +110,23 @@ def _prepare(adapter_name: str, adapter_args: dict[str, Any], dataset: PanopticD
         settings={"inference": inference.to_json(), "matching": suite.matching.to_json()},
     )
     store = ShardStore(out_dir, spec.sha256())
-    ectx = EvalContext(suite, dataset.categories, settings, views.harmonisations, tuple(options.extra_evaluators))
+    ectx = EvalContext(suite, dataset.categories, settings, views.harmonisations, tuple(options.extra_evaluators),
+                       build_diagnostics(suite))
     return _Prepared(adapter, info, inference, views, image_ids, spec, store, ectx)
+
+
+def build_diagnostics(suite: Suite) -> dict[str, Any]:
+    """Instances of the suite's diagnostics, by name."""
+    from ..diagnostics import DIAGNOSTICS
+
+    out = {}
+    for name, params in suite.diagnostics:
+        cls = DIAGNOSTICS.get(name)
+        try:
+            out[name] = cls(**params)
+        except TypeError as exc:
+            raise ConfigError(f"suite {suite.name!r}: diagnostic {name!r} does not accept {sorted(params)}: {exc}") from exc
+    return out
 
 
 def run_suite(adapter_name: str, adapter_args: dict[str, Any], dataset: PanopticDataset, suite: Suite, options: RunOptions) -> Path | None:
@@ -171,7 +186,8 @@ def merge_views(out_dir: Path, store: ShardStore, image_ids: list[str], spec: Ru
             model[k] = None
     inf = {**inference.to_json(), "num_queries": info.num_queries}
     dataset_json = {"name": dataset.name, "annotation_sha256": dataset.annotation_sha256, "num_images": len(image_ids), "num_classes": len(dataset.categories)}
-    return merge_results(out_dir, store, image_ids, spec, suite, dataset.categories, views, model, inf, dataset_json)
+    return merge_results(out_dir, store, image_ids, spec, suite, dataset.categories, views, model, inf, dataset_json,
+                         diagnostics=build_diagnostics(suite))
 
 
 def _barrier() -> None:

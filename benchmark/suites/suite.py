@@ -48,7 +48,8 @@ class Suite:
     bootstrap_level: float
     overlay_images: int
     overlay_oracles: tuple[str, ...]
-    config: dict[str, Any] = field(repr=False)
+    diagnostics: tuple[tuple[str, dict[str, Any]], ...] = ()
+    config: dict[str, Any] = field(default_factory=dict, repr=False)
     sha256: str = ""
 
     def oracle(self, key: str) -> OracleSpec:
@@ -121,6 +122,13 @@ def parse_suite(cfg: Any, source: str = "suite") -> Suite:
     except TypeError as exc:
         raise ConfigError(f"{source}: bad matching settings: {exc}") from exc
     boot = cfg.get("bootstrap") or {}
+    diagnostics = []
+    for i, d in enumerate(cfg.get("diagnostics") or []):
+        if isinstance(d, str):
+            d = {"name": d}
+        if not isinstance(d, dict) or "name" not in d:
+            raise ConfigError(f"{source}: diagnostics[{i}] needs a 'name'")
+        diagnostics.append((str(d["name"]), dict(d.get("params") or {})))
     return Suite(
         name=str(cfg["name"]),
         version=str(cfg["version"]),
@@ -138,6 +146,7 @@ def parse_suite(cfg: Any, source: str = "suite") -> Suite:
         bootstrap_level=float(boot.get("level", 0.95)),
         overlay_images=int(overlays.get("images", 0)),
         overlay_oracles=tuple(overlays.get("oracles", [])),
+        diagnostics=tuple(diagnostics),
         config=cfg,
         sha256=canonical_sha256(cfg),
     )

@@ -1,0 +1,97 @@
+"""Throughput of the standard oracle suite on ADE20K-scale raw outputs (CPU).
+
+Generates (once, cached) a synthetic ADE20K-layout dataset at ADE20K val scale (512 x 683,
+20-40 segments per image), produces raw outputs with the `simulated` adapter (N = 250
+candidates at 1/4 of the 800 x 1088 padded input, i.e. 200 x 272 mask logits), and runs every
+oracle of the standard suite on them in worker processes. Prints:
+
+* suite images/s: images / (total suite seconds / workers) -- the suite alone, raw outputs given;
+* end-to-end images/s (wall clock, simulation and GT loading included);
+* the share of the suite's time spent in each step / oracle.
+
+Target (issue 4): >= 10 images/s for the whole suite on 2 cores.
+
+    python benchmarks/bench_oracles.py --images 100 --workers 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import time
+from pathlib import Path
+
+_STATE: dict = {}
+
+
+def _init(root: str) -> None:
+    from threadpoolctl import threadpool_limits
+
+    from ovbench.adapters import get_adapter
+    from ovbench.data.catalog import get_dataset
+    from ovbench.oracles.context import SuiteSettings
+    from ovbench.runner.evaluate import EvalContext
+    from ovbench.runner.views import resolve_views
+    from ovbench.suites.suite import load_suite
+
+    threadpool_limits(1)
+    ds = get_dataset("ade20k_panoptic_val", root=root)
+    ad = get_adapter("simulated")
+    ad.setup(ds.categories)
+    suite = load_suite("standard")
+    views = resolve_views(ds.categories, suite.source_taxonomy, suite.seen_protocol)
+    _STATE.update(ds=ds, ad=ad, ectx=EvalContext(suite, ds.categories, SuiteSettings(ad.info.inference, suite.matching), views.harmonisations))
+
+
+def _one(image_id: str) -> tuple[float, float, dict[str, float]]:
+    from ovbench.runner.evaluate import evaluate_image
+
+    t0 = time.perf_counter()
+    sample = _STATE["ds"].sample(image_id)
+    raw = _STATE["ad"].predict(sample)
+    t1 = time.perf_counter()
+    result, _ = evaluate_image(raw, sample.gt, _STATE["ectx"])
+    t2 = time.perf_counter()
+    return t1 - t0, t2 - t1, result.seconds
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--images", type=int, default=100)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--cache", type=Path, default=Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "ovbench" / "bench_oracles")
+    args = ap.parse_args()
+
+    from ovbench.data.synthetic import generate_dataset
+
+    root = args.cache / f"ade_{args.images}"
+    if not (root / "ADEChallengeData2016" / "ade20k_panoptic_val.json").exists():
+        generate_dataset(root, args.images, seed=0, height=512, width=683, min_segments=20, max_segments=40, write_images=False)
+    from ovbench.data.catalog import get_dataset
+
+    ids = get_dataset("ade20k_panoptic_val", root=root).image_ids()
+    ctx = mp.get_context("fork")
+    t = time.perf_counter()
+    with ctx.Pool(args.workers, initializer=_init, initargs=(str(root),)) as pool:
+        pool.map(_one, ids[: args.workers])  # warm-up: imports, resize operators
+        t = time.perf_counter()
+        out = pool.map(_one, ids, chunksize=1)
+    wall = time.perf_counter() - t
+    sim = sum(o[0] for o in out)
+    suite = sum(o[1] for o in out)
+    shares: dict[str, float] = {}
+    for _, _, sec in out:
+        for k, v in sec.items():
+            shares[k] = shares.get(k, 0.0) + v
+    n = len(ids)
+    print(f"images: {n}, workers: {args.workers}, cpu count: {os.cpu_count()}, load average: {os.getloadavg()[0]:.2f}")
+    print(f"suite only:  {n / (suite / args.workers):6.2f} images/s  ({1000 * suite / n:.0f} ms per image per worker)")
+    print(f"end to end:  {n / wall:6.2f} images/s  (wall {wall:.1f} s; simulation + GT loading {1000 * sim / n:.0f} ms per image)")
+    print("share of suite time:")
+    for k, v in sorted(shares.items(), key=lambda kv: -kv[1]):
+        print(f"  {k:<22} {100 * v / suite:5.1f} %  ({1000 * v / n:6.1f} ms/image)")
+
+
+if __name__ == "__main__":
+    main()
