@@ -217,7 +217,7 @@ def index_groups(entries: Sequence[Entry], columns: Columns, reference: Referenc
                     points.append(TimelinePoint(f"{rm['name']} (paper)", _dt.date.fromisoformat(str(rm["release_date"])),
                                                 float(base), "paper"))
                     paper_points = True
-        if any(p.source == "ovbench" for p in points):
+        if points:
             rel = f"plots/pq_over_time_{gi + 1}.svg"
             (site / rel).parent.mkdir(parents=True, exist_ok=True)
             (site / rel).write_text(timeline_svg(points, f"Baseline PQ over time · {dataset}"), encoding="utf-8")

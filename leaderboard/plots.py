@@ -138,7 +138,7 @@ def _timeline_svg(points: Sequence[TimelinePoint], title: str) -> str:
     dates = [p.date for p in points]
     pad = _dt.timedelta(days=max(60, (max(dates) - min(dates)).days // 8))
     ax.set_xlim(min(dates) - pad, max(dates) + pad * 2)
-    ax.set_ylim(0, max(max(p.pq for p in points), *(p.ci[1] for p in points if p.ci)) * 1.3 + 1)
+    ax.set_ylim(0, max([p.pq for p in points] + [p.ci[1] for p in points if p.ci]) * 1.3 + 1)
     ax.set_ylabel("PQ (%)")
     ax.set_xlabel("publication date")
     ax.set_title(title, fontsize=10, loc="left", parse_math=False)

@@ -246,3 +246,18 @@ def test_taxonomy_page_from_the_shipped_graph(tmp_path):
     exported = json.loads((tmp_path / "s" / "data" / "taxonomy_policies.json").read_text())
     assert {p["id"] for p in exported} == {p.id for p in policies}
     assert all(p["evidence"] for p in exported)
+
+
+def test_paper_numbers_next_to_results_on_the_papers_dataset(tmp_path):
+    path, doc = _copy_results(tmp_path, "fixture-model-a")
+    doc["dataset"]["name"] = "ade20k_panoptic_val"
+    doc["model"].update(name="FC-CLIP", release_date=None)
+    path.write_text(json.dumps(doc))
+    report = build_site(path, tmp_path / "s", policies=[])
+    index = (tmp_path / "s" / "index.html").read_text()
+    assert "Not in the PQ-over-time plot (no model.release_date): FC-CLIP." in index
+    svg = (tmp_path / "s" / "plots" / "pq_over_time_1.svg").read_text()
+    assert "FC-CLIP (paper)" in svg and "MAFT+ (paper)" in svg  # Fig. 1 points, reported numbers
+    page = (tmp_path / "s" / "models" / f"{report.entries[0].slug}.html").read_text()
+    compare = page.split('id="paper-compare"')[1].split("</table>")[0]
+    assert "66.4" in compare and "26.8" in compare  # the paper's FC-CLIP values next to ovbench's
