@@ -55,9 +55,11 @@ class Entry:
     slug: str = ""
 
     @property
-    def group_key(self) -> tuple[str, str, str, str]:
+    def group_key(self) -> tuple[str, str, str, str, str]:
+        """Results are ranked together only on the same annotations with the same suite."""
         d = self.doc
-        return (d["dataset"]["name"], d["suite"]["name"], d["suite"]["version"], d["suite"]["sha256"])
+        return (d["dataset"]["name"], d["dataset"]["annotation_sha256"], d["suite"]["name"], d["suite"]["version"],
+                d["suite"]["sha256"])
 
 
 @dataclass
@@ -166,12 +168,12 @@ def _flatten(obj: Any, prefix: str = "") -> list[tuple[str, str]]:
 def index_groups(entries: Sequence[Entry], columns: Columns, reference: Reference, site: Path,
                  reference_dataset: str) -> list[dict[str, Any]]:
     """One ranked table (and PQ-over-time plot) per (dataset, suite)."""
-    by_group: dict[tuple[str, str, str, str], list[Entry]] = defaultdict(list)
+    by_group: dict[tuple[str, str, str, str, str], list[Entry]] = defaultdict(list)
     for e in entries:
         by_group[e.group_key].append(e)
     groups = []
     for gi, (key, members) in enumerate(sorted(by_group.items())):
-        dataset, suite, version, sha = key
+        dataset, annotations, suite, version, sha = key
 
         def base_pq(e: Entry) -> float:
             st = e.doc["oracles"].get("baseline", {}).get("splits", {}).get("all")
@@ -210,7 +212,7 @@ def index_groups(entries: Sequence[Entry], columns: Columns, reference: Referenc
         undated = [e.doc["model"]["name"] for e in members if not e.doc["model"]["release_date"]]
         if undated:
             notes.append(f"Not in the PQ-over-time plot (no model.release_date): {', '.join(undated)}.")
-        if dataset == reference_dataset:
+        if dataset == reference_dataset and any(e.doc["model"]["kind"] != "simulated" for e in members):
             for rm in reference.models.values():
                 base = _paper_values(rm).get("baseline", {}).get("all")
                 if base is not None and rm.get("release_date"):
@@ -222,7 +224,7 @@ def index_groups(entries: Sequence[Entry], columns: Columns, reference: Referenc
             (site / rel).parent.mkdir(parents=True, exist_ok=True)
             (site / rel).write_text(timeline_svg(points, f"Baseline PQ over time · {dataset}"), encoding="utf-8")
             timeline = rel
-        groups.append({"dataset": dataset, "suite": suite, "suite_version": version, "suite_sha256": sha,
+        groups.append({"dataset": dataset, "annotation_sha256": annotations, "suite": suite, "suite_version": version, "suite_sha256": sha,
                        "anchor": f"group-{gi + 1}", "columns": cols, "rows": rows, "timeline": timeline,
                        "notes": notes, "paper_points": paper_points})
     return groups

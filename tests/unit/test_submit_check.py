@@ -227,3 +227,18 @@ def test_other_json_in_a_results_folder_is_named(repo):
     stray.write_text('{"images": 3, "seconds": {}}')
     problems = check(repo).problems
     assert any(str(stray) in p and "not an ovbench results file" in p for p in problems), problems
+
+
+def test_dataset_variant_admits_simulated_results(repo):
+    doc = json.loads(json.dumps(DOC_A))
+    doc["model"]["kind"] = "simulated"
+    doc["dataset"]["annotation_sha256"] = "a" * 64
+    make_submission(repo, doc)
+    std = yaml.safe_load((repo / "standards.yaml").read_text())
+    std["datasets"]["fixture_dataset"]["variants"] = [
+        {"label": "demo set", "annotation_sha256": "a" * 64, "num_images": 40, "allow_simulated": True}]
+    (repo / "standards.yaml").write_text(yaml.safe_dump(std))
+    assert check(repo).ok, check(repo).format()
+    std["datasets"]["fixture_dataset"]["variants"][0]["allow_simulated"] = False
+    (repo / "standards.yaml").write_text(yaml.safe_dump(std))
+    assert any("not ranked on 'fixture_dataset' (demo set)" in p for p in check(repo).problems)
