@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from pathlib import Path
 
@@ -17,7 +17,7 @@ def taxonomy_dir() -> Path:
     return Path(str(resources.files("ovbench.taxonomies")))
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_class_list(name: str) -> CategorySet:
     """Load a shipped class list by name (``ade20k_150``, ``coco_panoptic_133``, ...), with synonyms."""
     path = taxonomy_dir() / f"{name}.yaml"
