@@ -32,8 +32,8 @@ from typing import Any
 
 from .. import __version__
 from ..errors import ConfigError, OvbenchError, SchemaError
-from ..results.frames import find_results_files, frames_from_doc, summary_rows
-from ..results.io import load_results
+from ..results.frames import frames_from_doc, summary_rows
+from ..results.io import find_results_files, load_results
 from .config import Columns, Reference, check_known, load_columns, load_reference, package_file
 from .plots import TimelinePoint, timeline_svg, waterfall_svg
 from .policies import Policy, graph_policies, normalise_policies

@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from ..errors import SchemaError
-from .io import RESULTS_FILE, load_results
+from .io import RESULTS_FILE, find_results_files, is_results_file, load_results  # noqa: F401 (re-exported)
 
 SUMMARY_COLUMNS = ["model", "adapter", "suite", "suite_version", "dataset", "oracle", "title", "paper_table", "split",
                    "pq", "sq", "rq", "n", "pq_lo", "pq_hi", "miou"]
@@ -122,32 +122,6 @@ def results_files(paths_or_dir: str | Path | Iterable[str | Path]) -> list[Path]
         raise SchemaError(f"no results files in {', '.join(map(str, items)) or '(nothing given)'}:"
                           " expected *.json files with \"kind\": \"ovbench-results\" (written by `ovbench run --out DIR`)")
     return out
-
-
-def is_results_file(path: Path, peek: int = 4096) -> bool:
-    """Cheap test: does the start of `path` declare ``"kind": "ovbench-results"``?"""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(peek)
-    except OSError:
-        return False
-    return b'"ovbench-results"' in head
-
-
-def find_results_files(root: Path, *, exclude: Iterable[Path] = ()) -> list[Path]:
-    """Every ``*.json`` results file under `root` (sorted), skipping ``shards/``, hidden folders and `exclude`."""
-    excluded = [Path(e).resolve() for e in exclude]
-    found = []
-    for p in sorted(root.rglob("*.json")):
-        rel = p.relative_to(root).parts
-        if any(part.startswith(".") or part == "shards" for part in rel[:-1]):
-            continue
-        rp = p.resolve()
-        if any(rp.is_relative_to(e) for e in excluded):
-            continue
-        if is_results_file(p):
-            found.append(p)
-    return found
 
 
 def load_results_table(paths_or_dir: str | Path | Iterable[str | Path]) -> pd.DataFrame:

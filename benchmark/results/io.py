@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -103,3 +103,29 @@ def load_results(path: str | Path, *, upgrade: bool = True, validate: bool = Fal
         except SchemaError as exc:
             raise SchemaError(f"{path}: {exc}") from None
     return doc
+
+
+def is_results_file(path: Path, peek: int = 16384) -> bool:
+    """Cheap test: does the start of `path` declare ``"kind": "ovbench-results"``?"""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(peek)
+    except OSError:
+        return False
+    return b'"ovbench-results"' in head
+
+
+def find_results_files(root: Path, *, exclude: Iterable[Path] = ()) -> list[Path]:
+    """Every ``*.json`` results file under `root` (sorted), skipping ``shards/``, hidden folders and `exclude`."""
+    excluded = [Path(e).resolve() for e in exclude]
+    found = []
+    for p in sorted(root.rglob("*.json")):
+        rel = p.relative_to(root).parts
+        if any(part.startswith(".") or part == "shards" for part in rel[:-1]):
+            continue
+        rp = p.resolve()
+        if any(rp.is_relative_to(e) for e in excluded):
+            continue
+        if is_results_file(p):
+            found.append(p)
+    return found

@@ -35,8 +35,7 @@ from typing import Any
 import yaml
 
 from ..errors import OvbenchError, SchemaError, SubmissionError
-from ..results.frames import is_results_file
-from ..results.io import read_json_strict
+from ..results.io import is_results_file, read_json_strict
 from ..results.migrate import migrate
 from ..results.validate import manifest_problems, schema_problems
 
