@@ -65,6 +65,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="ConvNeXt: head per location then pool (paper, default) or pool then head (FC-CLIP)")
     o.add_argument("--pad", default="multiple", choices=("multiple", "square"),
                    help="pad the input to a multiple of the stride (default) or to an LxL square (long protocols)")
+    o.add_argument("--seen-protocol", default="fcclip_string",
+                   choices=("fcclip_string", "graph_same", "graph_covered", "graph_any"),
+                   help="seen/unseen classes: FC-CLIP's synonym rule (paper, default) or a taxonomy-graph protocol")
     o.add_argument("--merge-stuff", action="store_true", help="merge same-class stuff predictions into one segment")
     r = p.add_argument_group("output")
     r.add_argument("--out", required=True, metavar="DIR", help="results folder (results.json, per_class.csv, shards/)")
@@ -99,6 +102,7 @@ def run(args: argparse.Namespace) -> int:
         register_model_config(cfg)
     dataset = open_dataset(args.dataset, args.dataset_root)
     categories, list_name = categories_with_synonyms(dataset.categories)
+    seen, protocol, tax_sha = seen_ids(categories, list_name, args.seen_protocol)
 
     import torch
 
@@ -135,7 +139,6 @@ def run(args: argparse.Namespace) -> int:
     totals = run_oracle(oracle, dataset, out_dir=args.out, fingerprint=fingerprint, limit=args.limit,
                         resume=not args.no_resume, progress=not args.no_progress)
 
-    seen, protocol, tax_sha = seen_ids(categories, list_name)
     model_info = describe_model(args.model, args.pretrained, loaded.weights_sha256, notes=f"weights: {loaded.weights_source}")
     tax_name = {"ade20k_150": "coco133__ade150", "coco_panoptic_133": "coco133__coco133"}.get(list_name or "", f"coco133__{dataset.name}")
     taxonomy = {"name": tax_name, "sha256": tax_sha, "seen_protocol": protocol, "num_seen": len(seen)}

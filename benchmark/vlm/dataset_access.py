@@ -62,27 +62,37 @@ def categories_with_synonyms(categories: CategorySet) -> tuple[CategorySet, str 
     return CategorySet(cats), list_name
 
 
-def seen_ids(categories: CategorySet, list_name: str | None) -> tuple[frozenset[int], str, str | None]:
+SEEN_PROTOCOLS = ("fcclip_string", "graph_same", "graph_covered", "graph_any")
+
+
+def seen_ids(categories: CategorySet, list_name: str | None, protocol: str = "fcclip_string") -> tuple[frozenset[int], str, str | None]:
     """(seen dataset ids, protocol name, sha256 of the taxonomy files used).
 
-    Uses the taxonomy graph when it exists and answers; otherwise FC-CLIP's rule (a class is seen
-    iff one of its synonyms equals a COCO-133 synonym), which gives 64 seen ADE20K-150 classes.
+    Asks the taxonomy graph (``ovbench.taxonomy.load_graph().seen_ids``) for the dataset's class
+    list against COCO-133. ``fcclip_string`` (FC-CLIP's rule: a synonym equals a COCO-133 synonym;
+    64 seen ADE20K-150 classes, the paper's split) falls back to :func:`fcclip_seen_ids` when the
+    graph is unavailable or does not cover the class list; the graph protocols need the graph.
     """
-    ids = set(int(i) for i in categories.ids)
-    try:
-        from ..taxonomy import load_graph  # type: ignore[attr-defined]
+    if protocol not in SEEN_PROTOCOLS:
+        raise ConfigError(f"unknown seen/unseen protocol {protocol!r}; choose one of {', '.join(SEEN_PROTOCOLS)}")
+    ids = frozenset(int(i) for i in categories.ids)
+    error: Exception | None = None
+    if list_name is not None:
+        try:
+            from ..taxonomy import load_graph
 
-        g = load_graph()
-        got = frozenset(int(i) for i in g.seen_ids("fcclip_string")) & ids  # type: ignore[attr-defined]
-        if got:
-            return frozenset(got), "fcclip_string", _taxonomy_sha(list_name)
-    except Exception:  # the graph is optional; any failure falls back to the string rule
-        pass
+            got = load_graph().seen_ids(target=list_name, source="coco_panoptic_133", protocol=protocol)
+            return frozenset(int(i) for i in got) & ids, protocol, _taxonomy_sha(list_name)
+        except Exception as exc:  # the graph is optional for FC-CLIP's rule
+            error = exc
+    if protocol != "fcclip_string":
+        raise ConfigError(f"seen/unseen protocol {protocol!r} needs the taxonomy graph for the dataset's class list "
+                          f"({list_name or 'no shipped class list matches the dataset'}): {error}")
     from ..taxonomy.classes import load_class_list
     from ..taxonomy.seen import fcclip_seen_ids
 
     coco = load_class_list("coco_panoptic_133")
-    cats, _ = categories_with_synonyms(categories) if list_name else (categories, None)
+    cats, _ = categories_with_synonyms(categories)
     return fcclip_seen_ids(cats, coco), "fcclip_string", _taxonomy_sha(list_name)
 
 

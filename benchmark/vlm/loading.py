@@ -218,10 +218,10 @@ def load_vlm(spec: VLMSpec, *, allow_random: bool = False) -> LoadedVLM:
                 f"checkpoint folder {local_dir} has no open_clip_config.json; " + _where_to_put(spec.model, open_clip, spec.pretrained)
             )
     name = spec.model if local_dir is not None else _check_model_name(open_clip, spec.model)
+    if local_dir is None and spec.pretrained and spec.pretrained not in open_clip.list_pretrained_tags_by_model(name):
+        tags = ", ".join(open_clip.list_pretrained_tags_by_model(name)) or "none"
+        raise ConfigError(f"{name} has no pretrained tag {spec.pretrained!r} (tags: {tags})")
     if local_dir is None and weights_file is None and spec.pretrained:
-        if spec.pretrained not in open_clip.list_pretrained_tags_by_model(name):
-            tags = ", ".join(open_clip.list_pretrained_tags_by_model(name)) or "none"
-            raise ConfigError(f"{name} has no pretrained tag {spec.pretrained!r} (tags: {tags})")
         weights_file = _cached_tag_file(open_clip, name, spec.pretrained, spec.cache_dir)
         if weights_file is None:
             raise CheckpointNotFound(

@@ -187,12 +187,18 @@ def build_prompt_set(
                 entry = ClassPrompts(c.id, c.name.strip(), tuple(pol.phrases), "policy-table")
             elif definitions and c.id in definitions:
                 primary = (syn or names)[0]
-                entry = ClassPrompts(c.id, c.name.strip(), (f"{primary}: {definitions[c.id]}",), "definition")
+                entry = ClassPrompts(c.id, c.name.strip(), (f"{primary}: {_as_clause(definitions[c.id])}",), "definition")
         out.append(entry)
     for e in out:
         if not e.phrases or any(not p.strip() for p in e.phrases):
             raise ConfigError(f"class {e.category_id} ({e.name!r}) has an empty prompt phrase")
     return PromptSet(mode, tuple(templates), tuple(out))
+
+
+def _as_clause(definition: str) -> str:
+    """A definition sentence as a clause inside a template: no final period, lower-case start."""
+    d = definition.strip().rstrip(".").strip()
+    return d[:1].lower() + d[1:] if d[:2] != d[:2].upper() else d
 
 
 def _synonyms(c: Category, ref: CategorySet | None) -> tuple[str, ...]:

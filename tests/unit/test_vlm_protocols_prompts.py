@@ -99,3 +99,18 @@ def test_unknown_dataset_classes_fall_back_to_split_names():
     assert split_name("a, b,c ") == ("a", "b", "c")
     with pytest.raises(ConfigError):
         build_prompt_set(cats, "fancy")
+
+
+def test_seen_protocols():
+    from ovbench.taxonomy import load_class_list
+    from ovbench.vlm.dataset_access import seen_ids
+
+    ade = load_class_list("ade20k_150")
+    cats = CategorySet(tuple(Category(c.id, c.name, c.isthing) for c in ade))
+    seen, protocol, sha = seen_ids(cats, "ade20k_150")
+    assert len(seen) == 64 and protocol == "fcclip_string" and len(sha) == 64
+    assert 57 in seen and 39 not in seen  # pillow seen, cushion unseen (FC-CLIP's synonym rule)
+    sub = _ade_subset(0, 39, 57)
+    assert seen_ids(sub, "ade20k_150")[0] == frozenset({0, 57})
+    with pytest.raises(ConfigError):
+        seen_ids(cats, "ade20k_150", "nope")

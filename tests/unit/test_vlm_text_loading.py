@@ -145,3 +145,8 @@ def test_siglip2_name_based_tokenizer_offline_is_a_clear_error():
     fake = LoadedVLM(None, VLMSpec("ViT-B-16-SigLIP2-256"), "random-init", None, (0.5,) * 3, (0.5,) * 3, "", "ViT-B-16-SigLIP2-256")
     with pytest.raises(TokenizerUnavailable, match="ViT-B-16-SigLIP2-256"):
         load_tokenizer(fake)
+
+
+def test_unknown_tag_with_a_checkpoint_file_is_an_error(tiny_ckpt):
+    with pytest.raises(ConfigError, match="no pretrained tag 'laion2b'"):
+        load_vlm(VLMSpec("ViT-B-16", pretrained="laion2b", checkpoint=str(tiny_ckpt)))
