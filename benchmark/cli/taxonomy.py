@@ -85,6 +85,7 @@ def _edge_dict(e: Any, g: Any) -> dict[str, Any]:
         "weight": e.weight,
         "policies": list(e.policies),
         "note": e.note,
+        "inferred": e.inferred,
         "evidence": [x.to_dict() for x in e.evidence],
     }
     return d
@@ -142,7 +143,8 @@ def cmd_show(args: argparse.Namespace) -> int:
                 out.write(f"    note: {t['unlabeled_note']}\n")
         out.write(f"  relations ({len(item['relations'])}):\n")
         for r in item["relations"]:
-            w = f", weight {r['weight']:.3g}" if r["weight"] is not None else ""
+            owner = r["other"] if r["inferred"] else item["key"]  # a weight is a share of the stored edge's src class
+            w = f", {r['weight']:.3g} of {owner}'s segments" if r["weight"] is not None else ""
             srcs = ", ".join(sorted({x["source"] for x in r["evidence"]}))
             out.write(f"    {r['rel']:<9} {r['other']:<9} {r['other_name'].strip()!r} [{r['scope']}, {r['confidence']}{w}; {srcs}]\n")
             if r["note"]:
@@ -150,6 +152,8 @@ def cmd_show(args: argparse.Namespace) -> int:
         out.write(f"  policies ({len(item['policies'])}):\n")
         for p in item["policies"]:
             out.write(f"    {p['id']} ({p['kind']}): {p['summary']}\n")
+            for ds, text in p["annotates"].items():
+                out.write(f"      {ds}: {text}\n")
         out.write("\n")
     sys.stdout.write(out.getvalue())
     return 0
