@@ -88,16 +88,10 @@ class SimulatedAdapter(Adapter):
         self.relation = ["same"] * C
         self.confusers: list[np.ndarray] = [np.zeros(0, dtype=np.int64)] * C
         g = views.graph
+        self.part_of = np.zeros(C, dtype=bool)
         if g is not None and views.target is not None and views.target != views.source:
             self.relation = [g.source_relation(int(i), target=views.target, source=views.source) for i in ids]
-            index = {int(i): k for k, i in enumerate(ids)}
-            conf = []
-            for i in ids:
-                near = set()
-                for rel in g.relations_of(int(i), target=views.target) if hasattr(g, "relations_of") else []:
-                    near.add(rel)
-                conf.append(np.array(sorted(index[j] for j in near if j in index and j != int(i)), dtype=np.int64))
-            self.confusers = conf
+            self.confusers, self.part_of = _related_classes(g, views.target, views.source, categories)
 
     # ------------------------------------------------------------------------------------------
     def predict(self, sample: Sample) -> RawOutput:
@@ -142,8 +136,9 @@ class SimulatedAdapter(Adapter):
                 continue
             k = cats.index_of(s.category_id)
             prof = PROFILES.get(self.relation[k], PROFILES["same"])
+            p_merge = max(prof.p_merge, PROFILES["part_of"].p_merge if self.part_of[k] else 0.0)
             boost = rng.normal(6.0 if self.seen[k] else 4.0, 1.5)
-            if rng.random() < prof.p_merge:  # swallowed by a neighbour's mask (a part of its parent)
+            if rng.random() < p_merge:  # swallowed by a neighbour's mask (a part of its parent)
                 neighbour = self._neighbour(lab, mask, sample)
                 if neighbour is not None:
                     nk = cats.index_of(neighbour[1])
@@ -187,3 +182,31 @@ class SimulatedAdapter(Adapter):
         best = int(ids[keep][np.argmax(counts[keep])])
         cat = {s.id: s.category_id for s in sample.gt.segments}.get(best)
         return None if cat is None else (best, cat)
+
+
+def _related_classes(g, target: str, source: str, categories: CategorySet) -> tuple[list[np.ndarray], np.ndarray]:  # type: ignore[no-untyped-def]
+    """For each target class: the target classes a COCO-trained model confuses it with (those
+    sharing a source partner, or related inside the target taxonomy), and whether the source
+    annotates it as part of another class (``part_of``)."""
+    index = {int(c.id): k for k, c in enumerate(categories)}
+    partners: list[set[str]] = []
+    near: list[set[int]] = []
+    part_of = np.zeros(len(categories), dtype=bool)
+    for c in categories:
+        node = g.node_by_id(target, int(c.id))
+        ps, nb = set(), set()
+        for e in g.relations(node.key):
+            other = e.dst
+            if g.node(other).dataset == source:
+                ps.add(other)
+                part_of[index[int(c.id)]] |= e.rel == "part_of"
+            elif e.scope == "intra":
+                nb.add(int(other.split(":")[1]))
+        partners.append(ps)
+        near.append(nb)
+    out = []
+    for k in range(len(categories)):
+        conf = {j for j in range(len(categories)) if j != k and partners[k] & partners[j]}
+        conf |= {index[i] for i in near[k] if i in index}
+        out.append(np.array(sorted(conf), dtype=np.int64))
+    return out, part_of

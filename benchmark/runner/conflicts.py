@@ -47,8 +47,8 @@ def conflict_section(
             mask = categories.mask(ids)
             row: dict[str, Any] = {"policy": str(p.id), "kind": str(getattr(p, "kind", "")), "classes": ids,
                                    "pq": stats.compute(mask).as_dict()["pq"]}
-            hname = getattr(p, "harmonisation", None)
-            if hname and hname in harm:
+            hname = next((n for n in getattr(p, "harmonisations", ()) if n in harm), None)
+            if hname:
                 h = views.harmonisations[hname]
                 hid = sorted({int(h.label_map[i]) for i in ids if i in h.label_map})
                 hmask = h.categories.mask(hid) if hid else np.zeros(len(h.categories), dtype=bool)
