@@ -120,3 +120,10 @@ class PanopticDataset:
     def __iter__(self) -> Iterator[Sample]:
         for r in self.records:
             yield self.sample(r.image_id)
+
+    def validate(self, *, workers: int | None = None) -> Any:
+        """Check the JSON and every PNG against it (see :func:`ovbench.data.validate.validate_dataset`);
+        returns a :class:`~ovbench.data.validate.ValidationReport`."""
+        from .validate import validate_dataset
+
+        return validate_dataset(self, workers=workers)

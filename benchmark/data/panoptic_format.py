@@ -6,6 +6,7 @@ The JSON lists, per image, the segments present: id, category_id, iscrowd, area.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +16,7 @@ import numpy as np
 from ..errors import PredictionError
 
 VOID = 0
+_LITTLE_ENDIAN = sys.byteorder == "little"
 OFFSET = 256 * 256 * 256  # panopticapi's joint-id offset; also 1 + the largest segment id
 
 
@@ -22,8 +24,35 @@ def rgb2id(rgb: np.ndarray) -> np.ndarray:
     """[H, W, 3] uint8 RGB -> [H, W] int32 segment ids (R + 256 G + 256^2 B)."""
     if rgb.ndim != 3 or rgb.shape[2] != 3:
         raise ValueError(f"expected an [H, W, 3] RGB array, got shape {rgb.shape}")
-    rgb = rgb.astype(np.int32, copy=False)
-    return rgb[..., 0] + 256 * rgb[..., 1] + 65536 * rgb[..., 2]
+    if rgb.dtype != np.uint8:
+        rgb = rgb.astype(np.int32, copy=False)
+        return rgb[..., 0] + 256 * rgb[..., 1] + 65536 * rgb[..., 2]
+    return rgb_to_ids(rgb).view(np.int32)
+
+
+def rgb_to_ids(rgb: np.ndarray) -> np.ndarray:
+    """[H, W, 3] uint8 RGB -> [H, W] uint32 segment ids, in one pass over the bytes.
+
+    Reads each pixel's 3 bytes plus the next pixel's first byte as one little-endian uint32
+    (a strided, unaligned view of the buffer) and masks the top byte off.
+    """
+    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+        raise ValueError(f"expected an [H, W, 3] uint8 array, got shape {rgb.shape} dtype {rgb.dtype}")
+    h, w = rgb.shape[:2]
+    n = h * w
+    out = np.empty(n, dtype=np.uint32)
+    if n == 0:
+        return out.reshape(h, w)
+    flat = np.ascontiguousarray(rgb).reshape(-1)
+    if _LITTLE_ENDIAN and n > 1:
+        four = np.ndarray(shape=(n - 1,), dtype=np.uint32, buffer=flat, offset=0, strides=(3,))
+        np.bitwise_and(four, 0xFFFFFF, out=out[:-1])
+        last = flat[-3:].astype(np.uint32)
+        out[-1] = last[0] | (last[1] << 8) | (last[2] << 16)
+    else:  # pragma: no cover - big-endian machines / single pixel
+        v = flat.reshape(n, 3).astype(np.uint32)
+        out[:] = v[:, 0] | (v[:, 1] << 8) | (v[:, 2] << 16)
+    return out.reshape(h, w)
 
 
 def id2rgb(ids: np.ndarray) -> np.ndarray:
@@ -97,21 +126,50 @@ class PanopticMap:
         return PanopticMap(pm.ids, tuple(s for s in pm.segments if s.area > 0))
 
 
+def runs(flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Run-length view of a 1-D array: (starts [R] intp, lengths [R] int64).
+
+    Panoptic maps are piecewise constant, so R (the number of runs along the flattened rows)
+    is a few percent of the pixels; per-run work replaces per-pixel work.
+    """
+    n = flat.shape[0]
+    if n == 0:
+        return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.int64)
+    change = np.flatnonzero(flat[1:] != flat[:-1])
+    starts = np.empty(change.size + 1, dtype=np.intp)
+    starts[0] = 0
+    np.add(change, 1, out=starts[1:])
+    lengths = np.empty(starts.size, dtype=np.int64)
+    np.subtract(starts[1:], starts[:-1], out=lengths[:-1])
+    lengths[-1] = n - starts[-1]
+    return starts, lengths
+
+
+def index_of_ids(values: np.ndarray, segment_ids: np.ndarray) -> np.ndarray:
+    """Map each of `values` to 1 + its index in `segment_ids`, 0 for VOID, -1 if unlisted -> int64."""
+    values = np.asarray(values, dtype=np.int64)
+    segment_ids = np.asarray(segment_ids, dtype=np.int64)
+    out = np.full(values.shape, -1, dtype=np.int64)
+    if segment_ids.size:
+        order = np.argsort(segment_ids, kind="stable")
+        sorted_ids = segment_ids[order]
+        pos = np.minimum(np.searchsorted(sorted_ids, values), len(sorted_ids) - 1)
+        hit = sorted_ids[pos] == values
+        out[hit] = order[pos[hit]] + 1
+    out[values == VOID] = 0
+    return out
+
+
 def count_ids(ids: np.ndarray, segment_ids: np.ndarray) -> np.ndarray:
     """Pixel count of each of `segment_ids` in the map `ids` -> [S] int64."""
     segment_ids = np.asarray(segment_ids, dtype=np.int64)
     if segment_ids.size == 0:
         return np.zeros(0, dtype=np.int64)
-    order = np.argsort(segment_ids)
-    sorted_ids = segment_ids[order]
-    flat = ids.reshape(-1)
-    pos = np.searchsorted(sorted_ids, flat)
-    pos_c = np.minimum(pos, len(sorted_ids) - 1)
-    hit = sorted_ids[pos_c] == flat
-    counts_sorted = np.bincount(pos_c[hit], minlength=len(sorted_ids))
-    out = np.empty_like(counts_sorted)
-    out[order] = counts_sorted
-    return out.astype(np.int64)
+    flat = np.ascontiguousarray(ids).reshape(-1)
+    starts, lengths = runs(flat)
+    idx = index_of_ids(flat[starts], segment_ids)
+    keep = idx > 0
+    return np.bincount(idx[keep] - 1, weights=lengths[keep], minlength=len(segment_ids)).astype(np.int64)
 
 
 def compact_labels(ids: np.ndarray, segment_ids: np.ndarray, *, what: str) -> np.ndarray:
@@ -120,23 +178,10 @@ def compact_labels(ids: np.ndarray, segment_ids: np.ndarray, *, what: str) -> np
     Raises PredictionError if the map holds an id that is not VOID and not listed.
     Returns [H*W] int64.
     """
-    segment_ids = np.asarray(segment_ids, dtype=np.int64)
-    flat = ids.reshape(-1).astype(np.int64, copy=False)
-    if segment_ids.size == 0:
-        bad = flat[flat != VOID]
-        if bad.size:
-            raise PredictionError(f"{what}: segment id {int(bad[0])} is in the PNG but not in the JSON")
-        return np.zeros(flat.shape, dtype=np.int64)
-    order = np.argsort(segment_ids)
-    sorted_ids = segment_ids[order]
-    pos = np.searchsorted(sorted_ids, flat)
-    pos_c = np.minimum(pos, len(sorted_ids) - 1)
-    hit = sorted_ids[pos_c] == flat
-    unlisted = ~hit & (flat != VOID)
-    if unlisted.any():
-        bad_id = int(flat[np.argmax(unlisted)])
+    flat = np.ascontiguousarray(ids).reshape(-1)
+    starts, lengths = runs(flat)
+    idx = index_of_ids(flat[starts], segment_ids)
+    if (idx < 0).any():
+        bad_id = int(flat[starts][np.argmax(idx < 0)])
         raise PredictionError(f"{what}: segment id {bad_id} is in the PNG but not in the JSON")
-    lut = np.empty(len(sorted_ids) + 1, dtype=np.int64)
-    lut[:-1] = order + 1
-    lut[-1] = 0
-    return np.where(hit, lut[pos_c], 0)
+    return np.repeat(idx, lengths)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from ..errors import DatasetError
@@ -9,7 +10,11 @@ from .categories import CategorySet
 from .panoptic_format import SegmentInfo
 
 
-def build_records(data: dict[str, Any], categories: CategorySet, source: str) -> list:  # list[ImageRecord]
+def build_records(data: dict[str, Any], categories: CategorySet, source: str, *, require_area: bool = True) -> list:  # list[ImageRecord]
+    """Parse and check the ``images`` / ``annotations`` of a COCO-panoptic JSON -> ImageRecords
+    in annotation order. Errors name `source` and the image: missing keys, an annotation without
+    an image entry, two annotations for one image, malformed segments, unknown category ids,
+    segment id 0, duplicate segment ids, missing or negative areas, bad image sizes."""
     from .dataset import ImageRecord
 
     images = {}
@@ -33,12 +38,20 @@ def build_records(data: dict[str, Any], categories: CategorySet, source: str) ->
         img = images.get(image_id)
         if img is None:
             raise DatasetError(f"{source}: annotation for image {image_id!r} has no entry in 'images'")
+        if not isinstance(seg_list, list):
+            raise DatasetError(f"{source}: image {image_id!r}: segments_info must be a list, got {type(seg_list).__name__}")
         segs = []
         for s in seg_list:
             try:
                 seg = SegmentInfo.from_json(s)
             except (KeyError, TypeError, ValueError) as exc:
                 raise DatasetError(f"{source}: image {image_id!r}: malformed segment {s!r}") from exc
+            if require_area and "area" not in s:
+                raise DatasetError(
+                    f"{source}: image {image_id!r}: segment {seg.id} has no 'area' (panopticapi takes ground-truth areas from the JSON)"
+                )
+            if seg.area < 0:
+                raise DatasetError(f"{source}: image {image_id!r}: segment {seg.id} has negative area {seg.area}")
             if seg.category_id not in categories:
                 raise DatasetError(f"{source}: image {image_id!r}: segment {seg.id} has unknown category id {seg.category_id}")
             if seg.id == 0:
@@ -46,9 +59,74 @@ def build_records(data: dict[str, Any], categories: CategorySet, source: str) ->
             segs.append(seg)
         ids = [s.id for s in segs]
         if len(set(ids)) != len(ids):
-            raise DatasetError(f"{source}: image {image_id!r}: duplicate segment ids")
+            dup = sorted({i for i in ids if ids.count(i) > 1})
+            raise DatasetError(f"{source}: image {image_id!r}: duplicate segment id(s) {dup[:5]}")
+        try:
+            height, width = int(img["height"]), int(img["width"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DatasetError(f"{source}: image {image_id!r}: entry in 'images' has no valid height/width ({exc!r})") from exc
+        if height <= 0 or width <= 0:
+            raise DatasetError(f"{source}: image {image_id!r}: size {width}x{height} is not positive")
         records.append(
             ImageRecord(image_id, str(img.get("file_name", png_name.replace(".png", ".jpg"))), png_name,
-                        int(img["height"]), int(img["width"]), tuple(segs))
+                        height, width, tuple(segs))
         )
     return records
+
+
+# ---- full check of a dataset on disk (JSON against every PNG) ------------------------------------
+@dataclass(frozen=True)
+class ValidationReport:
+    """Outcome of :func:`validate_dataset` (raised errors aside).
+
+    gt_segments_without_pixels: JSON segments with no PNG pixels (legal for ADE20K, whose stuff
+    areas are counted before things are painted over them; panopticapi counts them as FN).
+    segments_with_area_above_pixels: JSON area > PNG pixel count (same cause).
+    """
+
+    num_images: int
+    num_segments: int
+    gt_segments_without_pixels: int
+    segments_with_area_above_pixels: int
+
+
+def _check_chunk(args: tuple[str, list[tuple[str, str, int, int, tuple[SegmentInfo, ...]]]]) -> tuple[int, int, int, int]:
+    from pathlib import Path
+
+    from .panoptic_format import count_ids
+    from .png_io import read_panoptic_png
+
+    png_dir, items = args
+    n_seg = empty = above = 0
+    for image_id, png_name, h, w, segs in items:
+        pm = read_panoptic_png(Path(png_dir) / png_name, segs, (h, w), what=f"image {image_id!r} (ground truth)")
+        counts = count_ids(pm.ids, pm.segment_ids())
+        n_seg += len(segs)
+        empty += int((counts == 0).sum())
+        above += int(sum(1 for s, c in zip(segs, counts) if s.area > c))
+    return len(items), n_seg, empty, above
+
+
+def validate_dataset(dataset: Any, *, workers: int | None = None, chunk_size: int = 32) -> ValidationReport:
+    """Check every image of a :class:`~ovbench.data.dataset.PanopticDataset`: the JSON (unknown
+    categories, duplicate ids, ...) and each PNG against it (missing file, not 8-bit RGB, size,
+    ids in the PNG but not in the JSON, JSON area below the pixel count). Raises DatasetError
+    naming the file on the first problem; returns counts of the tolerated ADE20K quirks."""
+    import multiprocessing
+
+    from ..metrics.pq_eval import default_workers
+
+    recs = dataset.records
+    items = [(r.image_id, r.png_name, r.height, r.width, r.segments) for r in recs]
+    tasks = [(str(dataset.png_dir), items[i : i + chunk_size]) for i in range(0, len(items), chunk_size)]
+    workers = default_workers() if workers is None else workers
+    totals = [0, 0, 0, 0]
+    if workers <= 1 or len(tasks) <= 1:
+        results = map(_check_chunk, tasks)
+        for r in results:
+            totals = [a + b for a, b in zip(totals, r)]
+    else:
+        with multiprocessing.get_context().Pool(min(workers, len(tasks))) as pool:
+            for r in pool.imap_unordered(_check_chunk, tasks):
+                totals = [a + b for a, b in zip(totals, r)]
+    return ValidationReport(*totals)

@@ -30,7 +30,8 @@ def iou_to_fixed(iou: np.ndarray) -> np.ndarray:
         raise ValueError("TP IoUs must lie in (0.5, 1]")
     q = iou * float(IOU_SCALE)
     qi = q.astype(np.int64)
-    assert (qi == q).all(), "IoU in (0.5, 1] must be a multiple of 2^-53"
+    if not (qi == q).all():  # pragma: no cover - impossible for float64 in (0.5, 1]
+        raise ValueError("IoU in (0.5, 1] must be a multiple of 2^-53")
     return qi
 
 
@@ -113,13 +114,20 @@ class PQStats:
         return {"pq": pq, "sq": sq, "rq": rq, "valid": denom > 0}
 
     def compute(self, subset: np.ndarray | None = None) -> PQResult:
-        """Average over the classes of `subset` ([K] bool; all classes if None)."""
+        """Average over the classes of `subset` ([K] bool; all classes if None) that have
+        tp + fp + fn > 0, as panopticapi's ``pq_average``; n == 0 gives NaNs (panopticapi
+        raises ZeroDivisionError)."""
+        if subset is not None and np.asarray(subset).shape != (self.num_classes,):
+            raise ValueError(f"subset mask must have shape ({self.num_classes},), got {np.asarray(subset).shape}")
         pc = self.per_class()
         sel = pc["valid"] if subset is None else (pc["valid"] & np.asarray(subset, dtype=bool))
         n = int(sel.sum())
         if n == 0:
             return PQResult(math.nan, math.nan, math.nan, 0)
-        return PQResult(float(pc["pq"][sel].sum() / n), float(pc["sq"][sel].sum() / n), float(pc["rq"][sel].sum() / n), n)
+        # math.fsum: correctly rounded, so the average does not depend on class order
+        return PQResult(
+            math.fsum(pc["pq"][sel].tolist()) / n, math.fsum(pc["sq"][sel].tolist()) / n, math.fsum(pc["rq"][sel].tolist()) / n, n
+        )
 
     # ---- serialisation (shards, resume) -------------------------------------------------
     def to_json(self) -> dict[str, Any]:
