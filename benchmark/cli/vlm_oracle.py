@@ -144,14 +144,14 @@ def run(args: argparse.Namespace) -> int:
     taxonomy = {"name": tax_name, "sha256": tax_sha, "seen_protocol": protocol, "num_seen": len(seen)}
     results, rows, per_image = build_results(
         model=model_info, dataset=dataset_summary(dataset, totals.num_images), categories=categories, totals=totals,
-        seen=seen, taxonomy=taxonomy, inference=inference, suite_config=config.to_dict(),
+        seen=seen, taxonomy=taxonomy, inference=inference,
+        suite_config={**config.to_dict(), "seen_protocol": protocol, "prompt_sources": prompt_set.sources()},
     )
-    results["oracles"]["vlm_segmentation"]["timing"] = {
-        "seconds": round(totals.seconds, 3),
+    results["diagnostics"]["vlm_segmentation"].update({
         "images_per_second": ((totals.num_images - totals.num_resumed) / totals.seconds
                               if totals.seconds > 0 and totals.num_images > totals.num_resumed else None),
         "text_cache_hit": text.cache_hit,
-    }
+    })
     from ..results.io import write_results
 
     path = write_results(Path(args.out), results, rows, per_image)

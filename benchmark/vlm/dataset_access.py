@@ -110,8 +110,10 @@ def _taxonomy_sha(list_name: str | None) -> str | None:
 
 
 def dataset_summary(dataset: PanopticDataset, num_images: int) -> dict[str, Any]:
+    from .report import dataset_key
+
     return {
-        "name": dataset.name,
+        "name": dataset_key(dataset.name),
         "annotation_sha256": getattr(dataset, "annotation_sha256", None),
         "num_images": num_images,
         "num_classes": len(dataset.categories),

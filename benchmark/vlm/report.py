@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
+import re
 import sys
 from datetime import datetime, timezone
 from importlib import metadata
@@ -37,8 +38,8 @@ def describe_model(name: str, tag: str | None, weights_sha256: str | None, notes
         "name": f"{family} {name}" + (f" ({tag})" if tag else ""),
         "adapter": "open_clip", "adapter_version": "1", "kind": "vlm",
         "paper": PAPER, "code": OPEN_CLIP_CODE, "release_date": None,
-        "training_data": data, "backbone": name, "pretrained_tag": tag,
-        "checkpoint_sha256": weights_sha256, "notes": notes,
+        "training_data": data, "backbone": name,
+        "checkpoint_sha256": weights_sha256, "notes": (f"open_clip pretrained tag: {tag}. " if tag else "") + notes,
     }
 
 
@@ -50,6 +51,25 @@ def environment() -> dict[str, Any]:
         except metadata.PackageNotFoundError:
             pkgs[p] = None
     return {"python": platform.python_version(), "platform": platform.platform(), "executable": sys.executable, "packages": pkgs}
+
+
+def dataset_key(name: str) -> str:
+    """A results-schema key (``^[a-z][a-z0-9_]{0,63}$``) for a dataset name (e.g. a JSON file's stem)."""
+    k = re.sub(r"[^a-z0-9_]", "_", name.lower()).strip("_") or "dataset"
+    return (k if k[0].isalpha() else f"d_{k}")[:64]
+
+
+def scalar_map(d: dict[str, Any]) -> dict[str, Any]:
+    """Flatten lists / dicts into strings so the map holds scalars only (results schema: inference)."""
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out[k] = ",".join(f"{a}={b}" for a, b in sorted(v.items()))
+        elif isinstance(v, (list, tuple)):
+            out[k] = ",".join(str(x) for x in v)
+        else:
+            out[k] = v
+    return out
 
 
 def config_sha256(config: dict[str, Any]) -> str:
@@ -80,16 +100,17 @@ def build_results(
         "dataset": dataset,
         "taxonomy": taxonomy,
         "suite": {"name": "vlm_oracle", "version": "1", "sha256": config_sha256(suite_config), "config": suite_config},
-        "inference": inference,
+        "inference": scalar_map(inference),
         "environment": environment(),
         "oracles": {
             ORACLE_KEY: {
                 "title": "Zero-shot VLM segmentation oracle (GT masks, mask-pooled dense CLIP features)",
                 "paper_table": "1",
                 "splits": summarize(totals.stats, splits),
-                "diagnostics": totals.diagnostics(),
             }
         },
+        "diagnostics": {ORACLE_KEY: totals.diagnostics()},
+        "timing": {ORACLE_KEY: round(totals.seconds, 3)},
     }
     return results, rows, totals.per_image_rows
 
@@ -103,7 +124,7 @@ def format_summary(results: dict[str, Any]) -> str:
             return "  n/a" if v is None else f"{100 * v:5.1f}"
 
         lines.append(f"  {name:<7} PQ {pct(s['pq'])}  SQ {pct(s['sq'])}  RQ {pct(s['rq'])}  (n={s['n']})")
-    d = results["oracles"][ORACLE_KEY]["diagnostics"]
+    d = results["diagnostics"][ORACLE_KEY]
     acc = d.get("segment_accuracy")
     lines.append(f"  segments {d['num_segments']}, top-1 segment accuracy {'n/a' if acc is None else f'{100 * acc:.1f}%'}, "
                  f"empty pooling masks {d['num_empty_pooling_masks']}")

@@ -53,6 +53,15 @@ def _write_dataset(root):
     return root / "pan.json"
 
 
+def _assert_schema_valid(doc):
+    """The results file validates against the results schema (when that module exists)."""
+    try:
+        from ovbench.results.validate import schema_problems
+    except ImportError:  # pragma: no cover - schema module built concurrently
+        return
+    assert schema_problems(doc) == []
+
+
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
     open_clip = pytest.importorskip("open_clip")
@@ -91,11 +100,13 @@ def test_cli_end_to_end_saved_random_checkpoint_and_resume(env, capsys):
     o = res["oracles"]["vlm_segmentation"]
     assert o["paper_table"] == "1" and set(o["splits"]) == {"all", "things", "stuff", "seen", "unseen"}
     assert res["taxonomy"]["num_seen"] == 4  # wall, floor, bed, pillow seen; cushion unseen (FC-CLIP rule)
-    assert o["diagnostics"]["num_segments"] == 15 and o["diagnostics"]["num_crowd_segments_skipped"] == 3
-    assert o["diagnostics"]["num_empty_pooling_masks"] == 0
+    diag = res["diagnostics"]["vlm_segmentation"]
+    assert diag["num_segments"] == 15 and diag["num_crowd_segments_skipped"] == 3
+    assert diag["num_empty_pooling_masks"] == 0
     assert len(res["per_class"]) == 5 and (out / "per_class.csv").is_file() and (out / "per_image.csv.gz").is_file()
     assert len(list((out / "shards" / "vlm_segmentation").glob("*.json"))) == 3
-    assert o["timing"]["text_cache_hit"] is False
+    assert diag["text_cache_hit"] is False and res["timing"]["vlm_segmentation"] >= 0
+    _assert_schema_valid(res)
     printed = capsys.readouterr().out
     assert "PQ" in printed and "results.json" in printed
 
@@ -104,16 +115,16 @@ def test_cli_end_to_end_saved_random_checkpoint_and_resume(env, capsys):
     res2 = json.loads((out / "results.json").read_text())
     assert res2["oracles"]["vlm_segmentation"]["splits"] == o["splits"]
     assert res2["per_class"] == res["per_class"]
-    assert res2["oracles"]["vlm_segmentation"]["diagnostics"]["num_images_resumed"] == 3
-    assert res2["oracles"]["vlm_segmentation"]["timing"]["text_cache_hit"] is True
+    assert res2["diagnostics"]["vlm_segmentation"]["num_images_resumed"] == 3
+    assert res2["diagnostics"]["vlm_segmentation"]["text_cache_hit"] is True
     # recomputing gives bit-identical counts (deterministic)
     assert _run(env, out, *args, "--no-resume") == 0
     assert json.loads((out / "results.json").read_text())["per_class"] == res["per_class"]
     # another configuration invalidates the shards
     assert _run(env, out, *args, "--prompts", "policy", "--limit", "2") == 0
     res3 = json.loads((out / "results.json").read_text())
-    assert res3["oracles"]["vlm_segmentation"]["diagnostics"]["num_images_resumed"] == 0
-    assert res3["dataset"]["num_images"] == 2 and res3["inference"]["prompt_sources"]["policy-table"] == 3
+    assert res3["diagnostics"]["vlm_segmentation"]["num_images_resumed"] == 0
+    assert res3["dataset"]["num_images"] == 2 and res3["suite"]["config"]["prompt_sources"]["policy-table"] == 3
 
 
 @pytest.mark.clip
@@ -122,6 +133,7 @@ def test_cli_convnext_local_dir_and_siglip_options(env):
     assert _run(env, out, "--model", "convnext-tiny-label", "--checkpoint", f"local-dir:{env['local']}",
                 "--resolution", "short800", "--pooling", "bilinear", "--convnext-head", "pool_project") == 0
     res = json.loads((out / "results.json").read_text())
+    _assert_schema_valid(res)
     inf = res["inference"]
     assert inf["dense"] == "convnext" and inf["head_order"] == "pool_project" and inf["pooling"] == "bilinear"
     assert inf["size_divisibility"] == 32
@@ -158,5 +170,6 @@ def test_cli_on_generated_ade20k_layout_via_the_catalog(env):
     res = json.loads((out / "results.json").read_text())
     assert res["dataset"]["num_classes"] == 150 and res["taxonomy"]["num_seen"] == 64
     assert res["taxonomy"]["name"] == "coco133__ade150"
-    assert res["inference"]["prompt_sources"]["policy-table"] == 11
+    assert res["suite"]["config"]["prompt_sources"]["policy-table"] == 11
+    _assert_schema_valid(res)
     assert res["oracles"]["vlm_segmentation"]["splits"]["unseen"]["n"] >= 0
