@@ -1,0 +1,258 @@
+"""Panoptic inference for many settings of one image, from one argmax map updated in place.
+
+Mask2Former's panoptic inference (:mod:`ovbench.inference.mask2former`) has two stages:
+
+1. the per-pixel argmax of ``score * prob`` over the kept candidates (the costly part,
+   O(pixels x candidates)); it depends on the kept set and the scores only;
+2. fusion: a candidate keeps ``(argmax == k) & (prob_k >= 0.5)`` if
+   ``#(argmax == k) / #(prob_k >= 0.5) >= overlap_threshold``; stuff of one class is merged.
+
+:class:`OwnerMap` holds stage 1 plus, per candidate, ``area`` = #(argmax == k) and the joint
+histogram ``J[g, k]`` = #(GT label g, argmax == k, prob_k >= 0.5). Stage 2 and panopticapi's
+matching then need only these counts: a final segment is a union of candidates' pieces, so its
+intersections are sums of columns of ``J`` (:func:`fused_stats`, no pixel pass). Hence:
+
+* an overlap-threshold sweep costs O(candidates x GT segments) per value;
+* raising the object threshold removes candidates: only the pixels they owned are re-argmaxed
+  (:meth:`OwnerMap.restrict`); lowering it adds candidates: each pixel compares its current
+  owner with the best added candidate (:meth:`OwnerMap.extend`), first index winning ties as in
+  ``np.argmax`` over the candidates in query order.
+
+Everything is exact: the same float32 products as :func:`~ovbench.inference.mask2former.argmax_owner`
+and the same integer counts as :func:`~ovbench.inference.mask2former.fuse_segments` +
+:func:`~ovbench.metrics.matching.match_image` (tested equal to running them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..inference.mask2former import PIXEL_CHUNK, argmax_owner
+from ..metrics.accumulator import PQStats, iou_to_fixed
+from ..metrics.matching import Overlaps, SegmentMatch, match_overlaps
+
+
+@dataclass
+class OwnerMap:
+    """Stage 1 of panoptic inference for one kept set, with the counts of stage 2.
+
+    probs:   [P, Q'] float32 pixel-major mask probabilities (the context's cache); ``col`` [N]
+             maps a candidate to its column (-1: not resized).
+    scores:  [N] float32 class scores of all candidates.
+    gt:      [P] int64 GT label per pixel (1 + segment index, 0 = VOID); G1 = G + 1.
+    kept:    [Q] sorted candidate indices in the kept set.
+    own:     [P] int64 owner (candidate index, -1 when nothing is kept); prob: [P] float32 its probability.
+    J:       [G1, N] int64; area: [N] int64 (see the module docstring).
+    """
+
+    probs: np.ndarray
+    col: np.ndarray
+    scores: np.ndarray
+    gt: np.ndarray
+    G1: int
+    kept: np.ndarray
+    own: np.ndarray
+    prob: np.ndarray
+    J: np.ndarray
+    area: np.ndarray
+
+    @classmethod
+    def build(cls, probs: np.ndarray, col: np.ndarray, scores: np.ndarray, gt: np.ndarray, G1: int, kept: np.ndarray,
+              own: np.ndarray | None = None, prob: np.ndarray | None = None) -> OwnerMap:
+        """From an argmax map (`own` as candidate indices) or, if None, by computing it."""
+        N = len(scores)
+        P = len(gt)
+        kept = np.asarray(kept, dtype=np.int64)
+        if own is None or prob is None:
+            if len(kept):
+                w, prob = argmax_owner(probs, scores[kept], col[kept])
+                own = kept[w]
+            else:
+                own, prob = np.full(P, -1, dtype=np.int64), np.zeros(P, dtype=np.float32)
+        m = cls(probs, col, scores, gt, G1, kept, own, prob, np.zeros((G1, N), dtype=np.int64), np.zeros(N, dtype=np.int64))
+        m._count(np.arange(P), +1)
+        return m
+
+    def copy(self) -> OwnerMap:
+        return OwnerMap(self.probs, self.col, self.scores, self.gt, self.G1, self.kept.copy(), self.own.copy(), self.prob.copy(),
+                        self.J.copy(), self.area.copy())
+
+    def _count(self, idx: np.ndarray, sign: int) -> None:
+        """Add (sign=+1) or remove (-1) the pixels `idx` from ``J`` and ``area``."""
+        own = self.own[idx]
+        has = own >= 0
+        N = len(self.scores)
+        if not has.all():
+            idx, own = idx[has], own[has]
+        if not len(idx):
+            return
+        self.area += sign * np.bincount(own, minlength=N)
+        inside = self.prob[idx] >= 0.5
+        flat = self.gt[idx[inside]] * N + own[inside]
+        self.J += sign * np.bincount(flat, minlength=self.G1 * N).reshape(self.G1, N)
+
+    def _reassign(self, idx: np.ndarray, own: np.ndarray, prob: np.ndarray) -> None:
+        """Give pixels `idx` the owners `own` (>= 0) with probabilities `prob`, updating the counts
+        with one histogram of (old, new) pairs."""
+        N = len(self.scores)
+        size = self.G1 * N
+        old_own, old_prob = self.own[idx], self.prob[idx]
+        g = self.gt[idx]
+        old_has = old_own >= 0
+        old_in = old_has & (old_prob >= 0.5)
+        new_in = prob >= 0.5
+        flat = np.concatenate([g[old_in] * N + old_own[old_in], size + g[new_in] * N + own[new_in]])
+        h = np.bincount(flat, minlength=2 * size)
+        self.J += (h[size:] - h[:size]).reshape(self.G1, N)
+        a = np.bincount(np.concatenate([old_own[old_has], N + own]), minlength=2 * N)
+        self.area += a[N:] - a[:N]
+        self.own[idx], self.prob[idx] = own, prob
+
+    def _values(self, idx: np.ndarray | slice, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Best of `queries` (sorted) at pixels `idx`: (value [p] float32, candidate [p], prob [p])."""
+        sub = self.probs[idx][:, self.col[queries]] if isinstance(idx, slice) else self.probs[np.ix_(idx, self.col[queries])]
+        vals = sub * self.scores[queries][None, :]
+        w = np.argmax(vals, axis=1)
+        r = np.arange(len(w))
+        return vals[r, w], queries[w], sub[r, w]
+
+    def restrict(self, kept: np.ndarray) -> np.ndarray:
+        """Shrink the kept set to `kept` (a sorted subset); returns the re-argmaxed pixels."""
+        kept = np.asarray(kept, dtype=np.int64)
+        removed = np.ones(len(self.scores) + 1, dtype=bool)  # index own + 1; -1 -> slot 0
+        removed[0] = False
+        removed[kept + 1] = False
+        idx = np.flatnonzero(removed[self.own + 1])
+        self.kept = kept
+        if not len(idx):
+            return idx
+        if len(kept) == 0:
+            self.own[:], self.prob[:] = -1, 0.0
+            self.J[:], self.area[:] = 0, 0
+            return idx
+        own = np.empty(len(idx), dtype=np.int64)
+        prob = np.empty(len(idx), dtype=np.float32)
+        for a in range(0, len(idx), PIXEL_CHUNK):
+            _, own[a : a + PIXEL_CHUNK], prob[a : a + PIXEL_CHUNK] = self._values(idx[a : a + PIXEL_CHUNK], kept)
+        self._reassign(idx, own, prob)
+        return idx
+
+    def extend(self, kept: np.ndarray) -> np.ndarray:
+        """Grow the kept set to `kept` (a sorted superset); returns the pixels whose owner changed."""
+        kept = np.asarray(kept, dtype=np.int64)
+        added = np.setdiff1d(kept, self.kept)
+        self.kept = kept
+        if not len(added):
+            return np.zeros(0, dtype=np.int64)
+        P = len(self.gt)
+        changed = []
+        for a in range(0, P, PIXEL_CHUNK):
+            sl = slice(a, min(a + PIXEL_CHUNK, P))
+            v, q, p = self._values(sl, added)
+            own = self.own[sl]
+            cur = np.where(own >= 0, self.scores[np.maximum(own, 0)] * self.prob[sl], np.float32(-np.inf))
+            upd = (v > cur) | ((v == cur) & (q < own)) | (own < 0)
+            j = np.flatnonzero(upd)
+            if len(j):
+                changed.append((a + j, q[j], p[j]))
+        if not changed:
+            return np.zeros(0, dtype=np.int64)
+        idx = np.concatenate([c[0] for c in changed])
+        self._reassign(idx, np.concatenate([c[1] for c in changed]), np.concatenate([c[2] for c in changed]))
+        return idx
+
+
+@dataclass(frozen=True)
+class ImageTargets:
+    """What matching needs about the GT and the vocabulary of one image.
+
+    gt_area [G] int64 (segment-list areas); gt_cat [G] int64 dense classes; gt_crowd [G] bool;
+    col_dense [C] int64 dense class index of each class column; isthing [C] bool per column;
+    positive [N] int64 pixels with prob >= 0.5 per candidate (-1 where unknown); K classes.
+    """
+
+    gt_area: np.ndarray
+    gt_cat: np.ndarray
+    gt_crowd: np.ndarray
+    col_dense: np.ndarray
+    isthing: np.ndarray
+    positive: np.ndarray
+    num_classes: int
+
+
+def fused_stats(m: OwnerMap, labels: np.ndarray, overlap_threshold: float, t: ImageTargets) -> dict[str, list[int]]:
+    """Stage 2 (fusion) and panopticapi matching from the counts of `m`: the per-class counts that
+    ``match_image(gt, fuse_segments(...).pred).stats`` would give, as a sparse stats table
+    (:func:`stats_table`)."""
+    q = m.kept
+    if len(q):
+        area = m.area[q]
+        seg = m.J[:, q].sum(axis=0)
+        pos = t.positive[q]
+        if (pos < 0).any():
+            raise ValueError("fused_stats: a kept candidate has no positive-area count (not resized)")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ok = (area > 0) & (pos > 0) & (seg > 0)
+            ok &= ~(area / np.where(pos > 0, pos, 1) < overlap_threshold)
+        q = q[ok]
+    seg_of: list[int] = []
+    cats: list[int] = []
+    stuff_seg: dict[int, int] = {}
+    for c in labels[q].tolist():
+        if not t.isthing[c]:
+            s = stuff_seg.get(c)
+            if s is not None:
+                seg_of.append(s)
+                continue
+            stuff_seg[c] = len(cats)
+        seg_of.append(len(cats))
+        cats.append(c)
+    S = len(cats)
+    Jseg = np.zeros((m.G1, S), dtype=np.int64)
+    if S:
+        np.add.at(Jseg.T, np.asarray(seg_of, dtype=np.int64), m.J[:, q].T)
+    ov = Overlaps(gt_area=t.gt_area, pred_area=Jseg.sum(axis=0), pred_void=Jseg[0].copy(), inter=Jseg[1:])
+    pred_cat = t.col_dense[np.asarray(cats, dtype=np.int64)] if S else np.zeros(0, dtype=np.int64)
+    sm = match_overlaps(ov, t.gt_cat, t.gt_crowd, pred_cat, t.num_classes)
+    return match_table(sm, t.gt_cat, pred_cat)
+
+
+def match_table(sm: SegmentMatch, gt_cat: np.ndarray, pred_cat: np.ndarray) -> dict[str, list[int]]:
+    """Sparse stats table of one matched image (what :func:`stats_table` gives for
+    ``stats_from_match``), without building [K] arrays."""
+    tp_c, fn_c, fp_c = gt_cat[sm.tp_gt], gt_cat[sm.fn_gt], pred_cat[sm.fp_pred]
+    rows: dict[int, list[int]] = {}
+    for j, cs in enumerate((tp_c, fp_c, fn_c)):
+        for c in cs.tolist():
+            r = rows.setdefault(c, [0, 0, 0, 0])
+            r[j] += 1
+    for c, q in zip(tp_c.tolist(), iou_to_fixed(sm.tp_iou).tolist()):
+        rows[c][3] += q
+    keys = sorted(rows)
+    return {"idx": keys, "tp": [rows[k][0] for k in keys], "fp": [rows[k][1] for k in keys], "fn": [rows[k][2] for k in keys],
+            "iou_q": [rows[k][3] for k in keys]}
+
+
+def stats_table(s: PQStats) -> dict[str, list[int]]:
+    """Sparse JSON form of per-class PQStats: classes with a nonzero count, Python ints (iou_q exact)."""
+    idx = np.nonzero((s.tp > 0) | (s.fp > 0) | (s.fn > 0))[0]
+    return {"idx": idx.tolist(), "tp": s.tp[idx].tolist(), "fp": s.fp[idx].tolist(), "fn": s.fn[idx].tolist(),
+            "iou_q": [int(s.iou_q[i]) for i in idx]}
+
+
+def image_targets(ctx: Any, positive: np.ndarray) -> ImageTargets:
+    """:class:`ImageTargets` of an :class:`~ovbench.oracles.context.ImageContext`."""
+    cats = ctx.categories
+    gt = ctx.gt
+    return ImageTargets(
+        gt_area=np.array([s.area for s in gt.segments], dtype=np.int64),
+        gt_cat=np.array([cats.index_of(s.category_id) for s in gt.segments], dtype=np.int64),
+        gt_crowd=np.array([s.iscrowd for s in gt.segments], dtype=bool),
+        col_dense=np.array([cats.index_of(int(c)) for c in ctx.raw.category_ids], dtype=np.int64),
+        isthing=np.asarray(ctx.column_isthing, dtype=bool),
+        positive=positive,
+        num_classes=len(cats),
+    )
