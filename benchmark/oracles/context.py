@@ -12,7 +12,7 @@ import numpy as np
 from ..data.categories import CategorySet
 from ..data.panoptic_format import PanopticMap, compact_labels
 from ..errors import BadRawOutput
-from ..inference.mask2former import InferenceConfig, PanopticResult, fuse_segments, panoptic_inference
+from ..inference.mask2former import InferenceConfig, PanopticResult, argmax_owner, fuse_segments, panoptic_inference
 from ..inference.resize import resize_masks_pixel_major
 from ..inference.scores import class_scores
 from ..raw.record import RawOutput
@@ -102,9 +102,27 @@ class ImageContext:
         self.ensure_probs(np.union1d(self.baseline_queries, self.assignment.queries))
 
     @cached_property
+    def baseline_argmax(self) -> tuple[np.ndarray, np.ndarray]:
+        """The baseline's per-pixel argmax: owner [H*W] int64 (index into ``baseline_queries``) and
+        the owner's mask probability [H*W] float32; empty arrays when no candidate is kept. Cached
+        so that diagnostics (threshold sweeps) update it instead of recomputing it."""
+        q = self.baseline_queries
+        if len(q) == 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        scores, _ = self.scores_with_void
+        probs, cols, _ = self.columns(q)
+        return argmax_owner(probs, scores[q], cols)
+
+    @cached_property
     def baseline(self) -> PanopticResult:
         scores, labels = self.scores_with_void
-        return self.infer(self.baseline_queries, scores[self.baseline_queries], labels[self.baseline_queries])
+        q = self.baseline_queries  # sorted, as `infer` would sort them
+        if len(q) == 0:
+            return self.infer(q, scores[q], labels[q])
+        owner, owner_prob = self.baseline_argmax
+        _, _, positive = self.columns(q)
+        return fuse_segments(owner, owner_prob, positive, labels[q], q, self.raw.category_ids, self.column_isthing, self.shape,
+                             self.settings.inference.overlap_threshold)
 
     # ---- inference helpers -----------------------------------------------------------------
     def infer(self, queries: np.ndarray, scores: np.ndarray, labels: np.ndarray, gt_index: np.ndarray | None = None) -> PanopticResult:
