@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +16,11 @@ def build_records(data: dict[str, Any], categories: CategorySet, source: str, *,
     in annotation order. Errors name `source` and the image: missing keys, an annotation without
     an image entry, two annotations for one image, malformed segments, unknown category ids,
     segment id 0, duplicate segment ids, missing or negative areas, bad image sizes."""
+    return list(iter_records(data, categories, source, require_area=require_area))
+
+
+def iter_records(data: dict[str, Any], categories: CategorySet, source: str, *, require_area: bool = True) -> Iterator[Any]:
+    """:func:`build_records` as a generator: each annotation is checked when it is reached."""
     from .dataset import ImageRecord
 
     images = {}
@@ -23,8 +29,8 @@ def build_records(data: dict[str, Any], categories: CategorySet, source: str, *,
             images[str(img["id"])] = img
         except (KeyError, TypeError) as exc:
             raise DatasetError(f"{source}: image entry without an id: {img!r}") from exc
-    records = []
     seen: set[str] = set()
+    known = set(categories.ids.tolist())
     for ann in data["annotations"]:
         try:
             image_id = str(ann["image_id"])
@@ -41,10 +47,11 @@ def build_records(data: dict[str, Any], categories: CategorySet, source: str, *,
         if not isinstance(seg_list, list):
             raise DatasetError(f"{source}: image {image_id!r}: segments_info must be a list, got {type(seg_list).__name__}")
         segs = []
+        ids = set()
         for s in seg_list:
             try:
-                seg = SegmentInfo.from_json(s)
-            except (KeyError, TypeError, ValueError) as exc:
+                seg = SegmentInfo(int(s["id"]), int(s["category_id"]), bool(s.get("iscrowd", 0)), int(s.get("area", 0)))
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
                 raise DatasetError(f"{source}: image {image_id!r}: malformed segment {s!r}") from exc
             if require_area and "area" not in s:
                 raise DatasetError(
@@ -52,26 +59,23 @@ def build_records(data: dict[str, Any], categories: CategorySet, source: str, *,
                 )
             if seg.area < 0:
                 raise DatasetError(f"{source}: image {image_id!r}: segment {seg.id} has negative area {seg.area}")
-            if seg.category_id not in categories:
+            if seg.category_id not in known:
                 raise DatasetError(f"{source}: image {image_id!r}: segment {seg.id} has unknown category id {seg.category_id}")
             if seg.id == 0:
                 raise DatasetError(f"{source}: image {image_id!r}: segment id 0 is reserved for VOID")
+            if seg.id in ids:
+                dup = sorted({x.id for x in segs if x.id == seg.id})
+                raise DatasetError(f"{source}: image {image_id!r}: duplicate segment id(s) {dup[:5]}")
+            ids.add(seg.id)
             segs.append(seg)
-        ids = [s.id for s in segs]
-        if len(set(ids)) != len(ids):
-            dup = sorted({i for i in ids if ids.count(i) > 1})
-            raise DatasetError(f"{source}: image {image_id!r}: duplicate segment id(s) {dup[:5]}")
         try:
             height, width = int(img["height"]), int(img["width"])
         except (KeyError, TypeError, ValueError) as exc:
             raise DatasetError(f"{source}: image {image_id!r}: entry in 'images' has no valid height/width ({exc!r})") from exc
         if height <= 0 or width <= 0:
             raise DatasetError(f"{source}: image {image_id!r}: size {width}x{height} is not positive")
-        records.append(
-            ImageRecord(image_id, str(img.get("file_name", png_name.replace(".png", ".jpg"))), png_name,
-                        height, width, tuple(segs))
-        )
-    return records
+        yield ImageRecord(image_id, str(img.get("file_name", png_name.replace(".png", ".jpg"))), png_name,
+                          height, width, tuple(segs))
 
 
 # ---- full check of a dataset on disk (JSON against every PNG) ------------------------------------

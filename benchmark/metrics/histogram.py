@@ -102,10 +102,14 @@ def joint_histogram_rgb(
     np.not_equal(pb[3:], pb[:-3], out=tmp)
     change[:m] |= tmp
     pix = _true_positions(change, m) // 3
-    if pix.size > 1:
-        pix = pix[np.concatenate(([True], pix[1:] != pix[:-1]))]
+    if pix.size > 1:  # up to 3 changed bytes per pixel boundary: keep one
+        keep = np.empty(pix.size, dtype=bool)
+        keep[0] = True
+        np.not_equal(pix[1:], pix[:-1], out=keep[1:])
+        pix = pix[keep]
     starts = _starts(pix)
-    return _finish(starts, n, _ids_at(gb, starts, n), _ids_at(pb, starts, n), gt_segment_ids, pred_segment_ids)
+    return _finish(starts, n, _ids_at(gb, starts, n), _ids_at(pb, starts, n), gt_segment_ids, pred_segment_ids,
+                   ids_below_2_24=True)
 
 
 def _ids_at(flat_rgb: np.ndarray, pixels: np.ndarray, n: int) -> np.ndarray:
@@ -131,13 +135,13 @@ def _empty(n_g: int, n_p: int) -> JointHistogram:
 
 
 def _finish(starts: np.ndarray, n: int, gv: np.ndarray, pv: np.ndarray, gt_segment_ids: np.ndarray,
-            pred_segment_ids: np.ndarray) -> JointHistogram:
+            pred_segment_ids: np.ndarray, ids_below_2_24: bool = False) -> JointHistogram:
     n_g, n_p = len(gt_segment_ids), len(pred_segment_ids)
     lengths = np.empty(starts.size, dtype=np.float64)
     np.subtract(starts[1:], starts[:-1], out=lengths[:-1])
     lengths[-1] = n - starts[-1]
-    gi = _lookup(gv, gt_segment_ids)
-    pi = _lookup(pv, pred_segment_ids)
+    gi = _lookup(gv, gt_segment_ids, ids_below_2_24)
+    pi = _lookup(pv, pred_segment_ids, ids_below_2_24)
     bad_g = gi < 0
     bad_p = pi < 0
     gt_unlisted: tuple[int, ...] = ()
@@ -160,14 +164,15 @@ _lut: np.ndarray | None = None
 _lut_lock = threading.Lock()
 
 
-def _lookup(values: np.ndarray, segment_ids: np.ndarray) -> np.ndarray:
-    """1 + index in `segment_ids` of each value, 0 for VOID, -1 if unlisted -> int64."""
+def _lookup(values: np.ndarray, segment_ids: np.ndarray, values_below_2_24: bool = False) -> np.ndarray:
+    """1 + index in `segment_ids` of each value, 0 for VOID, -1 if unlisted -> int64.
+    values_below_2_24: the caller guarantees 0 <= values < 2^24 (ids decoded from RGB)."""
     global _lut
     seg = np.asarray(segment_ids, dtype=np.int64)
     if (
         seg.size >= np.iinfo(np.int16).max
         or (seg.size and (int(seg.min()) < 0 or int(seg.max()) >= _LUT_SIZE))
-        or (values.size and (int(values.min()) < 0 or int(values.max()) >= _LUT_SIZE))
+        or (not values_below_2_24 and values.size and (int(values.min()) < 0 or int(values.max()) >= _LUT_SIZE))
         or not _lut_lock.acquire(blocking=False)
     ):
         return index_of_ids(values, seg)

@@ -19,10 +19,12 @@ Every bad input raises :class:`DatasetError` (ground truth) or :class:`Predictio
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import multiprocessing
 import os
+import queue
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +34,7 @@ import numpy as np
 
 from ..data.categories import CategorySet
 from ..data.png_io import decode_panoptic_rgb, read_png_bytes
-from ..data.validate import build_records
+from ..data.validate import iter_records
 from ..errors import DatasetError, PredictionError
 from .accumulator import PQResult, PQStats
 from .histogram import joint_histogram_rgb
@@ -150,11 +152,7 @@ def _dense(ids: Iterable[int], categories: CategorySet, what: str) -> np.ndarray
     return np.asarray(out, dtype=np.int64)
 
 
-def _build_items(
-    gt_data: dict[str, Any], pred_data: dict[str, Any], categories: CategorySet, gt_json: Path, pred_json: Path,
-    gt_folder: Path, pred_folder: Path,
-) -> tuple[list[_Item], int]:
-    records = build_records(gt_data, categories, str(gt_json))
+def _index_predictions(pred_data: dict[str, Any], pred_json: Path) -> dict[str, dict[str, Any]]:
     preds: dict[str, dict[str, Any]] = {}
     for i, ann in enumerate(pred_data["annotations"]):
         try:
@@ -168,9 +166,17 @@ def _build_items(
         if image_id in preds:
             raise PredictionError(f"{pred_json}: image {image_id!r} has two annotations")
         preds[image_id] = ann
-    items: list[_Item] = []
-    for rec in records:
-        ann = preds.pop(rec.image_id, None)
+    return preds
+
+
+def _iter_items(
+    gt_data: dict[str, Any], preds: dict[str, dict[str, Any]], categories: CategorySet, gt_json: Path, pred_json: Path,
+    gt_folder: Path, pred_folder: Path,
+) -> Iterator[_Item]:
+    """One work item per ground-truth annotation, checked as it is built (errors name the JSON)."""
+    dense = {c.id: i for i, c in enumerate(categories)}
+    for rec in iter_records(gt_data, categories, str(gt_json)):
+        ann = preds.get(rec.image_id)
         if ann is None:
             raise PredictionError(f"{pred_json}: no prediction for the image with id {rec.image_id!r}")
         what = f"{pred_json}: image {rec.image_id!r}"
@@ -184,22 +190,30 @@ def _build_items(
             raise PredictionError(f"{what}: duplicate segment id(s) {dup[:5]}")
         if 0 in pid:
             raise PredictionError(f"{what}: segment id 0 is reserved for VOID")
-        items.append(
-            _Item(
-                image_id=rec.image_id,
-                gt_png=str(gt_folder / rec.png_name),
-                pred_png=str(pred_folder / str(ann["file_name"])),
-                height=rec.height,
-                width=rec.width,
-                gt_ids=np.array([s.id for s in rec.segments], dtype=np.int64),
-                gt_area=np.array([s.area for s in rec.segments], dtype=np.int64),
-                gt_cat=np.array([categories.index_of(s.category_id) for s in rec.segments], dtype=np.int64),
-                gt_crowd=np.array([s.iscrowd for s in rec.segments], dtype=bool),
-                pred_ids=np.asarray(pid, dtype=np.int64),
-                pred_cat=_dense(pcat, categories, what),
-            )
+        segs = rec.segments
+        yield _Item(
+            image_id=rec.image_id,
+            gt_png=str(gt_folder / rec.png_name),
+            pred_png=str(pred_folder / str(ann["file_name"])),
+            height=rec.height,
+            width=rec.width,
+            gt_ids=np.array([s.id for s in segs], dtype=np.int64),
+            gt_area=np.array([s.area for s in segs], dtype=np.int64),
+            gt_cat=np.array([dense[s.category_id] for s in segs], dtype=np.int64),
+            gt_crowd=np.array([s.iscrowd for s in segs], dtype=bool),
+            pred_ids=np.asarray(pid, dtype=np.int64),
+            pred_cat=_dense(pcat, categories, what),
         )
-    return items, len(preds)
+
+
+def _build_items(
+    gt_data: dict[str, Any], pred_data: dict[str, Any], categories: CategorySet, gt_json: Path, pred_json: Path,
+    gt_folder: Path, pred_folder: Path,
+) -> tuple[list[_Item], int]:
+    """All work items at once, and the number of predictions for images not in the ground truth."""
+    preds = _index_predictions(pred_data, pred_json)
+    items = list(_iter_items(gt_data, preds, categories, gt_json, pred_json, gt_folder, pred_folder))
+    return items, len(set(preds) - {it.image_id for it in items})
 
 
 # ---- results --------------------------------------------------------------------------------
@@ -291,9 +305,10 @@ def _num(x: float) -> float | None:
 
 
 # ---- entry points ---------------------------------------------------------------------------
-def _chunks(items: Sequence[_Item], size: int) -> Iterator[Sequence[_Item]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
+def _chunks(items: Iterable[_Item], size: int) -> Iterator[list[_Item]]:
+    it = iter(items)
+    while chunk := list(itertools.islice(it, size)):
+        yield chunk
 
 
 def default_workers() -> int:
@@ -322,6 +337,22 @@ def evaluate(
     task (default: about 8 tasks per worker, at most 64). progress: called with the number of
     images of each finished chunk.
     """
+    workers = default_workers() if workers is None else int(workers)
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
+    if workers == 1:
+        return _evaluate_files(gt_json, pred_json, gt_folder, pred_folder, None, workers, chunk_size, per_image, progress)
+    # start the workers before the JSONs are loaded: forked workers then do not inherit (and touch)
+    # the parsed JSON, so their memory does not grow with the number of images
+    with multiprocessing.get_context().Pool(workers) as pool:
+        return _evaluate_files(gt_json, pred_json, gt_folder, pred_folder, pool, workers, chunk_size, per_image, progress)
+
+
+def _evaluate_files(
+    gt_json: str | os.PathLike[str], pred_json: str | os.PathLike[str], gt_folder: str | os.PathLike[str] | None,
+    pred_folder: str | os.PathLike[str] | None, pool: Any, workers: int, chunk_size: int | None, per_image: bool,
+    progress: Callable[[int], None] | None,
+) -> PQEvaluation:
     gt_json, pred_json = Path(gt_json), Path(pred_json)
     gt_folder = Path(gt_folder) if gt_folder is not None else _default_folder(gt_json)
     pred_folder = Path(pred_folder) if pred_folder is not None else _default_folder(pred_json)
@@ -335,24 +366,34 @@ def evaluate(
     if not pred_folder.is_dir():
         raise PredictionError(f"prediction PNG folder {pred_folder} does not exist")
     categories = CategorySet.from_coco(gt_data["categories"], source=str(gt_json))
-    items, extra = _build_items(gt_data, pred_data, categories, gt_json, pred_json, gt_folder, pred_folder)
-    del gt_data, pred_data
+    preds = _index_predictions(pred_data, pred_json)
+    n = len(gt_data["annotations"])
+    gt_ids = {str(a.get("image_id")) for a in gt_data["annotations"] if isinstance(a, dict)}
+    extra = len(set(preds) - gt_ids)
+    items = _iter_items(gt_data, preds, categories, gt_json, pred_json, gt_folder, pred_folder)
     return evaluate_items(items, categories, workers=workers, chunk_size=chunk_size, per_image=per_image,
-                          progress=progress, extra_predictions=extra)
+                          progress=progress, extra_predictions=extra, num_items=n, pool=pool)
 
 
 def evaluate_items(
-    items: Sequence[_Item], categories: CategorySet, *, workers: int | None = None, chunk_size: int | None = None,
+    items: Iterable[_Item], categories: CategorySet, *, workers: int | None = None, chunk_size: int | None = None,
     per_image: bool = False, progress: Callable[[int], None] | None = None, extra_predictions: int = 0,
+    num_items: int | None = None, pool: Any = None,
 ) -> PQEvaluation:
+    """Evaluate work items (a list, or a generator consumed as workers need more) in chunks.
+
+    Chunks are submitted with at most 2 per worker in flight, so the items are built while the
+    workers decode, and results are merged as they arrive (exact, so in any order). `pool`: a
+    ``multiprocessing.Pool`` to use (default: one is started for this call)."""
     K = len(categories)
-    n = len(items)
+    if num_items is None:
+        items = list(items)
+        num_items = len(items)
     workers = default_workers() if workers is None else int(workers)
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
     if chunk_size is None:
-        chunk_size = max(1, min(64, math.ceil(n / (workers * 8)))) if n else 1
-    tasks = [(c, K, per_image) for c in _chunks(items, chunk_size)]
+        chunk_size = max(1, min(64, math.ceil(num_items / (workers * 8)))) if num_items else 1
     result = PQEvaluation(categories, PQStats.zeros(K), SemanticStats.zeros(K), 0, 0, extra_predictions,
                           [] if per_image else None)
 
@@ -366,14 +407,37 @@ def evaluate_items(
         if progress is not None:
             progress(r.num_images)
 
-    if workers == 1 or len(tasks) <= 1:
+    tasks = ((chunk, K, per_image) for chunk in _chunks(items, chunk_size))
+    if workers == 1 or num_items <= chunk_size:
         for t in tasks:
             merge(_evaluate_chunk(t))
+        return result
+    if pool is None:
+        with multiprocessing.get_context().Pool(min(workers, math.ceil(num_items / chunk_size))) as own:
+            _run_in_pool(own, tasks, workers, merge)
     else:
-        with multiprocessing.get_context().Pool(min(workers, len(tasks))) as pool:
-            for r in pool.imap_unordered(_evaluate_chunk, tasks):
-                merge(r)
+        _run_in_pool(pool, tasks, workers, merge)
     return result
+
+
+def _run_in_pool(pool: Any, tasks: Iterable[Any], workers: int, merge: Callable[[_ChunkResult], None]) -> None:
+    done: queue.SimpleQueue[Any] = queue.SimpleQueue()  # results and worker exceptions, as they finish
+
+    def next_result() -> _ChunkResult:
+        r = done.get()
+        if isinstance(r, BaseException):
+            raise r
+        return r
+
+    in_flight = 0
+    for t in tasks:
+        pool.apply_async(_evaluate_chunk, (t,), callback=done.put, error_callback=done.put)
+        in_flight += 1
+        if in_flight >= 2 * workers:
+            merge(next_result())
+            in_flight -= 1
+    for _ in range(in_flight):
+        merge(next_result())
 
 
 def pq_compute(
