@@ -54,16 +54,24 @@ _scratch = threading.local()
 
 
 def _scratch_flags(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Two reusable bool buffers of this thread: flags (length n rounded up to a multiple of 8,
-    zero past n) and tmp (length n). Reuse avoids page faults on fresh megabyte-sized arrays."""
+    """Two reusable bool buffers of this thread, each of length n rounded up to a multiple of 8
+    and False past n (so they can be combined as uint64 words). Reuse avoids page faults on fresh
+    megabyte-sized arrays."""
     size = -(-max(n, 1) // 8) * 8
     bufs = getattr(_scratch, "bufs", None)
     if bufs is None or bufs[0].size < size:
-        bufs = (np.zeros(size, dtype=bool), np.empty(size, dtype=bool))
+        bufs = (np.zeros(size, dtype=bool), np.zeros(size, dtype=bool))
         _scratch.bufs = bufs
-    flags = bufs[0][:size]
+    flags, tmp = bufs[0][:size], bufs[1][:size]
     flags[n:] = False
-    return flags, bufs[1][:n]
+    tmp[n:] = False
+    return flags, tmp
+
+
+def _or_into(flags: np.ndarray, tmp: np.ndarray) -> None:
+    """flags |= tmp, 8 flags at a time."""
+    w = flags.view(np.uint64)
+    np.bitwise_or(w, tmp.view(np.uint64), out=w)
 
 
 def joint_histogram(
@@ -79,8 +87,8 @@ def joint_histogram(
         return _empty(len(gt_segment_ids), len(pred_segment_ids))
     change, tmp = _scratch_flags(n - 1)
     np.not_equal(g[1:], g[:-1], out=change[: n - 1])
-    np.not_equal(p[1:], p[:-1], out=tmp)
-    change[: n - 1] |= tmp
+    np.not_equal(p[1:], p[:-1], out=tmp[: n - 1])
+    _or_into(change, tmp)
     starts = _starts(_true_positions(change, n - 1))
     return _finish(starts, n, g[starts].astype(np.int64), p[starts].astype(np.int64), gt_segment_ids, pred_segment_ids)
 
@@ -99,8 +107,8 @@ def joint_histogram_rgb(
     m = 3 * (n - 1)  # byte j differs from byte j + 3  <=>  pixel j // 3 differs from the next pixel
     change, tmp = _scratch_flags(m)
     np.not_equal(gb[3:], gb[:-3], out=change[:m])
-    np.not_equal(pb[3:], pb[:-3], out=tmp)
-    change[:m] |= tmp
+    np.not_equal(pb[3:], pb[:-3], out=tmp[:m])
+    _or_into(change, tmp)
     pix = _true_positions(change, m) // 3
     if pix.size > 1:  # up to 3 changed bytes per pixel boundary: keep one
         keep = np.empty(pix.size, dtype=bool)
@@ -113,11 +121,11 @@ def joint_histogram_rgb(
 
 
 def _ids_at(flat_rgb: np.ndarray, pixels: np.ndarray, n: int) -> np.ndarray:
-    """Segment ids of the given pixels ([R] sorted indices) of a flat RGB byte buffer -> [R] int64."""
+    """Segment ids of the given pixels ([R] sorted indices) of a flat RGB byte buffer -> [R] (u)int."""
     if _LITTLE_ENDIAN and n > 1 and pixels[-1] < n - 1:
         # read 4 bytes per pixel (its RGB + the next pixel's R) as one little-endian uint32
         four = np.ndarray(shape=(n - 1,), dtype=np.uint32, buffer=flat_rgb, offset=0, strides=(3,))
-        return (four[pixels] & 0xFFFFFF).astype(np.int64)
+        return four[pixels] & np.uint32(0xFFFFFF)
     b = 3 * pixels
     return flat_rgb[b].astype(np.int64) | (flat_rgb[b + 1].astype(np.int64) << 8) | (flat_rgb[b + 2].astype(np.int64) << 16)
 
