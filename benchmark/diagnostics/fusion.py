@@ -14,7 +14,7 @@ intersections are sums of columns of ``J`` (:func:`fused_stats`, no pixel pass).
 
 * an overlap-threshold sweep costs O(candidates x GT segments) per value;
 * raising the object threshold removes candidates: only the pixels they owned are re-argmaxed
-  (:meth:`OwnerMap.restrict`); lowering it adds candidates: each pixel compares its current
+  (:meth:`OwnerMap.raise_threshold`); lowering it adds candidates: each pixel compares its current
   owner with the best added candidate (:meth:`OwnerMap.extend`), first index winning ties as in
   ``np.argmax`` over the candidates in query order.
 
@@ -30,22 +30,73 @@ from typing import Any
 
 import numpy as np
 
-from ..inference.mask2former import PIXEL_CHUNK, argmax_owner
+from ..inference.mask2former import PIXEL_CHUNK
 from ..metrics.accumulator import PQStats, iou_to_fixed
 from ..metrics.matching import Overlaps, SegmentMatch, match_overlaps
+
+
+def argmax_take(probs: np.ndarray, scores: np.ndarray, columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`~ovbench.inference.mask2former.argmax_owner` with the same float32 products and
+    first-index ties (identical output, tested), about 1.6x faster: columns are gathered with
+    ``np.take`` and the owner's probability with a flat index.
+
+    probs: [P, Q'] float32; scores: [Q] float32; columns: [Q] int64 -> (owner [P] int64 index into
+    `scores`, owner probability [P] float32).
+    """
+    P = probs.shape[0]
+    Q = len(columns)
+    owner = np.empty(P, dtype=np.int64)
+    owner_prob = np.empty(P, dtype=np.float32)
+    s = scores.astype(np.float32)[None, :]
+    for a in range(0, P, PIXEL_CHUNK):
+        sub = np.take(probs[a : a + PIXEL_CHUNK], columns, axis=1)
+        w = np.argmax(sub * s, axis=1)
+        owner[a : a + PIXEL_CHUNK] = w
+        owner_prob[a : a + PIXEL_CHUNK] = sub.reshape(-1)[np.arange(len(w)) * Q + w]
+    return owner, owner_prob
+
+
+def argmax_union(sub: np.ndarray, union: np.ndarray, scores: np.ndarray, kept: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The argmax of one kept set over a column block shared by several kept sets (the ensemble
+    sweep compacts the union of its settings' candidates once).
+
+    sub: [P, U] float32 probabilities of the `union` [U] (sorted) candidates; scores: [N] float32;
+    kept: [N] bool. Candidates outside the kept set get score -1, so their values are <= 0 and
+    never beat a kept candidate's positive value; the few pixels where the winner is not kept
+    (every kept probability is exactly 0 there) are recomputed over the kept columns only.
+    Returns (owner [P] candidate index, owner probability [P] float32), identical to
+    ``argmax_owner`` over the kept candidates in query order.
+    """
+    P, U = sub.shape
+    k = kept[union]
+    s = np.where(k, scores[union], np.float32(-1.0)).astype(np.float32)[None, :]
+    owner = np.empty(P, dtype=np.int64)
+    prob = np.empty(P, dtype=np.float32)
+    for a in range(0, P, PIXEL_CHUNK):
+        chunk = sub[a : a + PIXEL_CHUNK]
+        w = np.argmax(chunk * s, axis=1)
+        owner[a : a + PIXEL_CHUNK] = w
+        prob[a : a + PIXEL_CHUNK] = chunk.reshape(-1)[np.arange(len(w)) * U + w]
+    bad = np.flatnonzero(~k[owner])
+    if len(bad):
+        kc = np.flatnonzero(k)
+        w2, p2 = argmax_take(np.take(sub, bad, axis=0), scores[union[kc]], kc)
+        owner[bad], prob[bad] = kc[w2], p2
+    return union[owner], prob
 
 
 @dataclass
 class OwnerMap:
     """Stage 1 of panoptic inference for one kept set, with the counts of stage 2.
 
-    probs:   [P, Q'] float32 pixel-major mask probabilities (the context's cache); ``col`` [N]
-             maps a candidate to its column (-1: not resized).
-    scores:  [N] float32 class scores of all candidates.
-    gt:      [P] int64 GT label per pixel (1 + segment index, 0 = VOID); G1 = G + 1.
-    kept:    [Q] sorted candidate indices in the kept set.
-    own:     [P] int64 owner (candidate index, -1 when nothing is kept); prob: [P] float32 its probability.
-    J:       [G1, N] int64; area: [N] int64 (see the module docstring).
+    probs:     [P, Q'] float32 pixel-major mask probabilities (the context's cache); ``col`` [N]
+               maps a candidate to its column (-1: not resized).
+    scores:    [N] float32 class scores of all candidates.
+    gt:        [P] int64 GT label per pixel (1 + segment index, 0 = VOID); G1 = G + 1.
+    kept:      [Q] sorted candidate indices in the kept set.
+    own:       [P] int64 owner (candidate index, -1 when nothing is kept); prob: [P] float32 its
+               probability; own_score: [P] float32 its score (+inf where own == -1).
+    J:         [G1, N] int64; area: [N] int64 (see the module docstring).
     """
 
     probs: np.ndarray
@@ -56,6 +107,7 @@ class OwnerMap:
     kept: np.ndarray
     own: np.ndarray
     prob: np.ndarray
+    own_score: np.ndarray
     J: np.ndarray
     area: np.ndarray
 
@@ -66,37 +118,26 @@ class OwnerMap:
         N = len(scores)
         P = len(gt)
         kept = np.asarray(kept, dtype=np.int64)
+        J = np.zeros((G1, N), dtype=np.int64)
+        area = np.zeros(N, dtype=np.int64)
+        if not len(kept):
+            own, prob = np.full(P, -1, dtype=np.int64), np.zeros(P, dtype=np.float32)
+            return cls(probs, col, scores, gt, G1, kept, own, prob, np.full(P, np.inf, dtype=np.float32), J, area)
         if own is None or prob is None:
-            if len(kept):
-                w, prob = argmax_owner(probs, scores[kept], col[kept])
-                own = kept[w]
-            else:
-                own, prob = np.full(P, -1, dtype=np.int64), np.zeros(P, dtype=np.float32)
-        m = cls(probs, col, scores, gt, G1, kept, own, prob, np.zeros((G1, N), dtype=np.int64), np.zeros(N, dtype=np.int64))
-        m._count(np.arange(P), +1)
-        return m
+            w, prob = argmax_take(probs, scores[kept], col[kept])
+            own = kept[w]
+        area += np.bincount(own, minlength=N)
+        inside = prob >= 0.5
+        J += np.bincount(gt[inside] * N + own[inside], minlength=G1 * N).reshape(G1, N)
+        return cls(probs, col, scores, gt, G1, kept, own, prob, scores[own], J, area)
 
     def copy(self) -> OwnerMap:
         return OwnerMap(self.probs, self.col, self.scores, self.gt, self.G1, self.kept.copy(), self.own.copy(), self.prob.copy(),
-                        self.J.copy(), self.area.copy())
-
-    def _count(self, idx: np.ndarray, sign: int) -> None:
-        """Add (sign=+1) or remove (-1) the pixels `idx` from ``J`` and ``area``."""
-        own = self.own[idx]
-        has = own >= 0
-        N = len(self.scores)
-        if not has.all():
-            idx, own = idx[has], own[has]
-        if not len(idx):
-            return
-        self.area += sign * np.bincount(own, minlength=N)
-        inside = self.prob[idx] >= 0.5
-        flat = self.gt[idx[inside]] * N + own[inside]
-        self.J += sign * np.bincount(flat, minlength=self.G1 * N).reshape(self.G1, N)
+                        self.own_score.copy(), self.J.copy(), self.area.copy())
 
     def _reassign(self, idx: np.ndarray, own: np.ndarray, prob: np.ndarray) -> None:
         """Give pixels `idx` the owners `own` (>= 0) with probabilities `prob`, updating the counts
-        with one histogram of (old, new) pairs."""
+        with one histogram of the old and one of the new (gt, owner) pairs."""
         N = len(self.scores)
         size = self.G1 * N
         old_own, old_prob = self.own[idx], self.prob[idx]
@@ -104,33 +145,31 @@ class OwnerMap:
         old_has = old_own >= 0
         old_in = old_has & (old_prob >= 0.5)
         new_in = prob >= 0.5
-        flat = np.concatenate([g[old_in] * N + old_own[old_in], size + g[new_in] * N + own[new_in]])
-        h = np.bincount(flat, minlength=2 * size)
-        self.J += (h[size:] - h[:size]).reshape(self.G1, N)
-        a = np.bincount(np.concatenate([old_own[old_has], N + own]), minlength=2 * N)
-        self.area += a[N:] - a[:N]
-        self.own[idx], self.prob[idx] = own, prob
+        self.J -= np.bincount(g[old_in] * N + old_own[old_in], minlength=size).reshape(self.G1, N)
+        self.J += np.bincount(g[new_in] * N + own[new_in], minlength=size).reshape(self.G1, N)
+        self.area -= np.bincount(old_own[old_has], minlength=N)
+        self.area += np.bincount(own, minlength=N)
+        self.own[idx], self.prob[idx], self.own_score[idx] = own, prob, self.scores[own]
 
     def _values(self, idx: np.ndarray | slice, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Best of `queries` (sorted) at pixels `idx`: (value [p] float32, candidate [p], prob [p])."""
-        sub = self.probs[idx][:, self.col[queries]] if isinstance(idx, slice) else self.probs[np.ix_(idx, self.col[queries])]
+        rows = self.probs[idx] if isinstance(idx, slice) else np.take(self.probs, idx, axis=0)
+        sub = np.take(rows, self.col[queries], axis=1)  # np.take: ~2.5x faster than fancy 2-D indexing
         vals = sub * self.scores[queries][None, :]
         w = np.argmax(vals, axis=1)
-        r = np.arange(len(w))
-        return vals[r, w], queries[w], sub[r, w]
+        flat = np.arange(len(w)) * len(queries) + w
+        return vals.reshape(-1)[flat], queries[w], sub.reshape(-1)[flat]
 
-    def restrict(self, kept: np.ndarray) -> np.ndarray:
-        """Shrink the kept set to `kept` (a sorted subset); returns the re-argmaxed pixels."""
-        kept = np.asarray(kept, dtype=np.int64)
-        removed = np.ones(len(self.scores) + 1, dtype=bool)  # index own + 1; -1 -> slot 0
-        removed[0] = False
-        removed[kept + 1] = False
-        idx = np.flatnonzero(removed[self.own + 1])
+    def raise_threshold(self, t: float) -> np.ndarray:
+        """Drop the kept candidates with score <= t (an object threshold above the current one);
+        only the pixels they owned are re-argmaxed. Returns those pixels."""
+        kept = self.kept[self.scores[self.kept] > t]
+        idx = np.flatnonzero(self.own_score <= t)
         self.kept = kept
         if not len(idx):
             return idx
         if len(kept) == 0:
-            self.own[:], self.prob[:] = -1, 0.0
+            self.own[:], self.prob[:], self.own_score[:] = -1, 0.0, np.inf
             self.J[:], self.area[:] = 0, 0
             return idx
         own = np.empty(len(idx), dtype=np.int64)
@@ -183,21 +222,28 @@ class ImageTargets:
     num_classes: int
 
 
-def fused_stats(m: OwnerMap, labels: np.ndarray, overlap_threshold: float, t: ImageTargets) -> dict[str, list[int]]:
+def fusion_survivors(m: OwnerMap, overlap_threshold: float, t: ImageTargets) -> np.ndarray:
+    """The kept candidates that survive fusion's tests (nonzero areas, overlap ratio), in order."""
+    q = m.kept
+    if not len(q):
+        return q
+    area = m.area[q]
+    seg = m.J[:, q].sum(axis=0)
+    pos = t.positive[q]
+    if (pos < 0).any():
+        raise ValueError("fusion_survivors: a kept candidate has no positive-area count (not resized)")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ok = (area > 0) & (pos > 0) & (seg > 0)
+        ok &= ~(area / np.where(pos > 0, pos, 1) < overlap_threshold)
+    return q[ok]
+
+
+def fused_stats(m: OwnerMap, labels: np.ndarray, overlap_threshold: float, t: ImageTargets,
+                survivors: np.ndarray | None = None) -> dict[str, list[int]]:
     """Stage 2 (fusion) and panopticapi matching from the counts of `m`: the per-class counts that
     ``match_image(gt, fuse_segments(...).pred).stats`` would give, as a sparse stats table
-    (:func:`stats_table`)."""
-    q = m.kept
-    if len(q):
-        area = m.area[q]
-        seg = m.J[:, q].sum(axis=0)
-        pos = t.positive[q]
-        if (pos < 0).any():
-            raise ValueError("fused_stats: a kept candidate has no positive-area count (not resized)")
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ok = (area > 0) & (pos > 0) & (seg > 0)
-            ok &= ~(area / np.where(pos > 0, pos, 1) < overlap_threshold)
-        q = q[ok]
+    (:func:`stats_table`). `survivors`: :func:`fusion_survivors` if already computed."""
+    q = fusion_survivors(m, overlap_threshold, t) if survivors is None else survivors
     seg_of: list[int] = []
     cats: list[int] = []
     stuff_seg: dict[int, int] = {}

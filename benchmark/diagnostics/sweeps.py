@@ -35,7 +35,7 @@ from ..metrics.accumulator import PQStats
 from . import register_diagnostic
 from .base import Diagnostic
 from .counts import merge_keyed
-from .fusion import OwnerMap, fused_stats, image_targets, stats_table
+from .fusion import OwnerMap, argmax_union, fused_stats, fusion_survivors, image_targets, stats_table
 
 DEFAULT_OBJECT_THRESHOLDS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 DEFAULT_OVERLAP_THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.9)
@@ -92,17 +92,26 @@ def _add_tables(a: Mapping[str, Sequence[int]], b: Mapping[str, Sequence[int]]) 
             "iou_q": [rows[k][3] for k in keys]}
 
 
-def pack(settings: Mapping[str, dict[str, list[int]]]) -> dict[str, Any]:
-    """{setting: stats table} -> {"stats": [unique tables], "of": {setting: index}} (keys sorted)."""
-    uniq: dict[tuple, int] = {}
+def pack(settings: Mapping[str, dict[str, list[int]]], dedupe: bool = True) -> dict[str, Any]:
+    """{setting: stats table} -> {"stats": [tables], "of": {setting: index}} (keys sorted).
+
+    Per image (``dedupe``), settings with identical stats share one table (shards stay small);
+    merged totals keep one table per setting (no content hashing on every merge), so both forms
+    are canonical and :meth:`Sweeps.merge` is exactly associative.
+    """
     stats: list[dict[str, list[int]]] = []
     of: dict[str, int] = {}
+    uniq: dict[tuple, int] = {}
     for key in sorted(settings):
         t = settings[key]
-        sig = (tuple(t["idx"]), tuple(t["tp"]), tuple(t["fp"]), tuple(t["fn"]), tuple(t["iou_q"]))
-        i = uniq.get(sig)
-        if i is None:
-            i = uniq[sig] = len(stats)
+        if dedupe:
+            sig = (tuple(t["idx"]), tuple(t["tp"]), tuple(t["fp"]), tuple(t["fn"]), tuple(t["iou_q"]))
+            i = uniq.get(sig)
+            if i is None:
+                i = uniq[sig] = len(stats)
+                stats.append(t)
+        else:
+            i = len(stats)
             stats.append(t)
         of[key] = i
     return {"stats": stats, "of": of}
@@ -238,11 +247,13 @@ class Sweeps(Diagnostic):
         base = OwnerMap.build(probs, col, scores, gt, G1, base_q, own, base_prob if own is not None else None)
 
         def record(m: OwnerMap, t: float) -> None:
+            done: dict[bytes, dict[str, list[int]]] = {}  # overlap values with the same survivors share the stats
             for o in overlaps:
-                out[threshold_key(t, o)] = fused_stats(m, labels, o, targets)
-
-        def kept(t: float) -> np.ndarray:
-            return np.nonzero(valid & (scores > t))[0]
+                q = fusion_survivors(m, o, targets)
+                sig = q.tobytes()
+                if sig not in done:
+                    done[sig] = fused_stats(m, labels, o, targets, q)
+                out[threshold_key(t, o)] = done[sig]
 
         record(base, t0)
         if "baseline" in matches and out[threshold_key(t0, o0)] != stats_table(matches["baseline"].stats):
@@ -251,17 +262,25 @@ class Sweeps(Diagnostic):
         down = [t for t in T if t < t0][::-1]
         m = base.copy() if (up and down) else base
         for t in up:
-            m.restrict(kept(t))
+            m.raise_threshold(t)
             record(m, t)
         m = base
         for t in down:
-            m.extend(kept(t))
+            m.extend(np.nonzero(valid & (scores > t))[0])
             record(m, t)
 
         if ens:
             out["ens:model"] = out[threshold_key(t0, o0)]
+            union = np.unique(np.concatenate([q for _, _, _, q in ens]))
+            sub = np.take(probs, col[union], axis=1)  # one column compaction for every setting
             for key, s, lab, q in ens:
-                em = OwnerMap.build(probs, col, s, gt, G1, q)
+                if len(q):
+                    kept_flag = np.zeros(N, dtype=bool)
+                    kept_flag[q] = True
+                    own, prob = argmax_union(sub, union, s, kept_flag)
+                    em = OwnerMap.build(probs, col, s, gt, G1, q, own, prob)
+                else:
+                    em = OwnerMap.build(probs, col, s, gt, G1, q)
                 out[f"ens:{key}"] = fused_stats(em, lab, o0, targets)
         return {"settings": pack(out), "counts": counts}
 
@@ -274,7 +293,7 @@ class Sweeps(Diagnostic):
         merged = dict(sa)
         for k, t in sb.items():
             merged[k] = t if k not in merged else _add_tables(merged[k], t)
-        return {"settings": pack(merged), "counts": merge_keyed(a["counts"], b["counts"])}
+        return {"settings": pack(merged, dedupe=False), "counts": merge_keyed(a["counts"], b["counts"])}
 
     # ---- results -----------------------------------------------------------------------------
     def _tables(self, total: dict[str, Any], categories: Any, views: Any) -> dict[str, Any]:

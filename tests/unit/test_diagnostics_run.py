@@ -7,6 +7,7 @@ from pathlib import Path
 import jsonschema
 import pandas as pd
 import pytest
+
 from ovbench.cli import main
 from ovbench.data.synthetic import generate_dataset
 from ovbench.results import validate_results

@@ -6,6 +6,7 @@ import dataclasses
 
 import numpy as np
 import pytest
+
 from ovbench.adapters import get_adapter
 from ovbench.adapters.ensembles import fcclip_class_probs
 from ovbench.data.catalog import get_dataset
@@ -163,3 +164,32 @@ def test_bad_parameters_are_config_errors():
         Sweeps(ensemble={"alpah": [0.1]})
     with pytest.raises(ConfigError):
         Sweeps(object_mask_threshold=[])
+
+
+def test_argmax_take_equals_the_reference_argmax():
+    from ovbench.diagnostics.fusion import argmax_take
+    from ovbench.inference.mask2former import argmax_owner
+
+    rng = np.random.default_rng(3)
+    probs = rng.random((70_000, 9)).astype(np.float32)
+    probs[:, 4] = probs[:, 2]  # exact ties: the first column must win
+    cols = np.array([2, 4, 7, 0])
+    scores = np.array([0.5, 0.5, 0.25, 0.75], np.float32)
+    a, b = argmax_owner(probs, scores, cols), argmax_take(probs, scores, cols)
+    assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+
+
+def test_argmax_union_equals_the_reference_argmax_of_the_kept_set():
+    from ovbench.diagnostics.fusion import argmax_union
+    from ovbench.inference.mask2former import argmax_owner
+
+    rng = np.random.default_rng(4)
+    probs = rng.random((50_000, 6)).astype(np.float32)
+    probs[:100] = 0.0  # every probability 0: the first KEPT candidate must win, not an excluded one
+    union = np.array([1, 3, 4, 6, 8, 9])
+    scores = rng.random(10).astype(np.float32)
+    kept = np.zeros(10, bool)
+    kept[[3, 6, 9]] = True
+    own, prob = argmax_union(probs, union, scores, kept)
+    w, p = argmax_owner(probs, scores[[3, 6, 9]], np.array([1, 3, 5]))
+    assert np.array_equal(own, np.array([3, 6, 9])[w]) and np.array_equal(prob, p)
