@@ -54,11 +54,19 @@ class Axis:
         has = nz.any(axis=0)
         first = np.where(has, np.argmax(nz, axis=0), orig)
         last = np.where(has, nz.shape[0] - 1 - np.argmax(nz[::-1], axis=0), -1)
+        last = np.maximum.accumulate(last)  # cells in the padding (a suffix) reach nothing: first = orig
+        # bilinear chains are banded and monotone: ranges of consecutive indices are read at their ends
+        if not ((np.diff(lo) >= 0).all() and (np.diff(hi) >= 0).all() and (np.diff(first) >= 0).all()):
+            raise ValueError("resize operator is not monotone-banded")  # pragma: no cover - bilinear always is
         return cls(np.ascontiguousarray(m, dtype=np.float32), lo, hi, first, last)
 
     def out_range(self, i0: int, i1: int) -> tuple[int, int]:
         """Output indices [a, b) reached by input indices i0..i1 (inclusive); a >= b if none."""
-        return int(self.first[i0 : i1 + 1].min()), int(self.last[i0 : i1 + 1].max()) + 1
+        return int(self.first[i0]), int(self.last[i1]) + 1
+
+    def in_range(self, r0: int, r1: int) -> tuple[int, int]:
+        """Input indices [a, b) read by output indices r0..r1-1."""
+        return int(self.lo[r0]), int(self.hi[r1 - 1])
 
 
 @lru_cache(maxsize=64)
@@ -72,16 +80,16 @@ def axes(mask_hw: tuple[int, int], geometry: MaskGeometry) -> tuple[Axis, Axis]:
 def resize_crop(logits: np.ndarray, rows: Axis, cols: Axis, y0: int, y1: int, x0: int, x1: int) -> np.ndarray:
     """[hm, wm] float32 logits of one candidate -> [y1-y0, x1-x0] float32 logits of the output
     pixels [y0, y1) x [x0, x1), exactly as the full resize chain (up to float32 rounding)."""
-    a, b = int(rows.lo[y0:y1].min()), int(rows.hi[y0:y1].max())
+    a, b = rows.in_range(y0, y1)
     tmp = np.empty((b - a, x1 - x0), dtype=np.float32)
     for c0 in range(x0, x1, BLOCK):
         c1 = min(c0 + BLOCK, x1)
-        lo, hi = int(cols.lo[c0:c1].min()), int(cols.hi[c0:c1].max())
+        lo, hi = cols.in_range(c0, c1)
         np.matmul(logits[a:b, lo:hi], cols.m[c0:c1, lo:hi].T, out=tmp[:, c0 - x0 : c1 - x0])
     out = np.empty((y1 - y0, x1 - x0), dtype=np.float32)
     for r0 in range(y0, y1, BLOCK):
         r1 = min(r0 + BLOCK, y1)
-        lo, hi = int(rows.lo[r0:r1].min()), int(rows.hi[r0:r1].max())
+        lo, hi = rows.in_range(r0, r1)
         np.matmul(rows.m[r0:r1, lo:hi], tmp[lo - a : hi - a], out=out[r0 - y0 : r1 - y0])
     return out
 

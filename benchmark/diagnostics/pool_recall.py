@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import ConfigError
 from . import register_diagnostic
 from .base import Diagnostic
 from .counts import (
@@ -79,7 +80,7 @@ class PoolRecall(Diagnostic):
     # ---- per image ---------------------------------------------------------------------------
     def evaluate(self, ctx: Any, predictions: Mapping[str, Any], matches: Mapping[str, Any]) -> dict[str, Any]:
         if self.oracle not in matches:
-            raise KeyError(f"diagnostic pool_recall: oracle {self.oracle!r} is not in the suite (have {sorted(matches)})")
+            raise ConfigError(f"diagnostic pool_recall: oracle {self.oracle!r} is not in the suite (have {sorted(matches)})")
         K = len(ctx.categories)
         gt = ctx.gt
         G = len(gt.segments)
