@@ -110,6 +110,15 @@ def test_discarded_reasons_threshold_and_fusion():
     assert class_counts(out["pool_recall"], "out_valid") == {1: 1}
 
 
+def test_a_valid_mask_output_with_the_wrong_class_is_not_discarded():
+    # q0 is exactly A but classified C: its segment covers A (IoU 1), so A is not discarded, only not a TP
+    raw = make_raw([rows(0, 4), rows(4, 8)], [[0.1, 0.05, 0.8, 0.05], [0.05, 0.8, 0.05, 0.1]])
+    _, m, out = evaluate(raw, gt_two_halves())
+    d = out["pool_recall"]
+    assert class_counts(d, "out_valid") == {0: 1, 1: 1} and class_counts(d, "tp") == {1: 1}
+    assert class_counts(d, "discarded") == {} and class_counts(d, "valid_not_tp") == {0: 1}
+
+
 def test_calibration_counts_by_hand():
     raw, gt = void_case()
     _, _, out = evaluate(raw, gt, calibration={"bins": 10})
@@ -133,6 +142,15 @@ def test_calibration_counts_by_hand():
     rel = {r["bin"]: r for r in s["reliability"]}
     assert rel[3]["unmatched_freq"] == 1.0 and rel[1]["unmatched_freq"] == 0.0 and rel[0]["n"] == 0 and rel[0]["mean_p_void"] is None
     assert s["histogram"]["matched"] == [0, 1, 0, 0, 0, 0, 1, 0, 0, 0]
+
+
+def test_calibration_separates_no_object_argmax_from_the_object_threshold():
+    # q0 classifies A with score .55 below the object threshold .6: dropped, but not a no-object argmax
+    raw = make_raw([rows(0, 4), rows(4, 8)], [[0.55, 0.05, 0.05, 0.35], [0.05, 0.8, 0.05, 0.1]])
+    _, _, out = evaluate(raw, gt_two_halves(), thr=0.6)
+    d = out["calibration"]
+    assert class_counts(d, "matched_dropped") == {0: 1} and class_counts(d, "matched_void") == {}
+    assert class_counts(d, "best_dropped") == {0: 1} and class_counts(d, "best_void") == {}
 
 
 def test_pool_iou_uses_panopticapis_union_and_skips_crowd():

@@ -193,3 +193,34 @@ def test_argmax_union_equals_the_reference_argmax_of_the_kept_set():
     own, prob = argmax_union(probs, union, scores, kept)
     w, p = argmax_owner(probs, scores[[3, 6, 9]], np.array([1, 3, 5]))
     assert np.array_equal(own, np.array([3, 6, 9])[w]) and np.array_equal(prob, p)
+
+
+def test_lowering_the_threshold_breaks_exact_ties_by_query_order():
+    """OwnerMap.extend: an added candidate with exactly the owner's value wins iff its index is lower."""
+    from ovbench.diagnostics.fusion import OwnerMap, argmax_take
+
+    P = 6
+    probs = np.array([[0.5, 0.5, 0.5], [0.9, 0.3, 0.9], [0.2, 0.8, 0.2], [0.0, 0.0, 0.0], [0.6, 0.6, 0.1], [0.25, 1.0, 0.25]], np.float32)
+    scores = np.array([0.8, 0.4, 0.8], np.float32)  # 0.8 * 0.5 == 0.4 * 1.0: exact ties
+    col = np.arange(3)
+    gt = np.zeros(P, dtype=np.int64)
+    for start, added in (([2], [0, 2]), ([0], [0, 2]), ([1], [0, 1, 2]), ([2], [1, 2])):
+        m = OwnerMap.build(probs, col, scores, gt, 1, np.array(start))
+        m.extend(np.array(added))
+        w, p = argmax_take(probs, scores[added], np.array(added))
+        assert m.own.tolist() == np.array(added)[w].tolist() and np.array_equal(m.prob, p), (start, added)
+        ref = OwnerMap.build(probs, col, scores, gt, 1, np.array(added))
+        assert np.array_equal(m.area, ref.area) and np.array_equal(m.J, ref.J)
+
+
+def test_raising_the_threshold_drops_scores_equal_to_it():
+    """Mask2Former keeps score > threshold: a candidate whose score equals the new threshold goes."""
+    from ovbench.diagnostics.fusion import OwnerMap
+
+    probs = np.array([[0.9, 0.1], [0.8, 0.7], [0.1, 0.9]], np.float32)
+    scores = np.array([0.5, 0.75], np.float32)
+    gt = np.zeros(3, dtype=np.int64)
+    m = OwnerMap.build(probs, np.arange(2), scores, gt, 1, np.array([0, 1]))
+    assert m.own.tolist() == [0, 1, 1]
+    m.raise_threshold(0.5)
+    assert m.kept.tolist() == [1] and m.own.tolist() == [1, 1, 1] and m.area.tolist() == [0, 3]
