@@ -36,24 +36,10 @@ from ..metrics.matching import Overlaps, SegmentMatch, match_overlaps
 
 
 def argmax_take(probs: np.ndarray, scores: np.ndarray, columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`~ovbench.inference.mask2former.argmax_owner` with the same float32 products and
-    first-index ties (identical output, tested), about 1.6x faster: columns are gathered with
-    ``np.take`` and the owner's probability with a flat index.
+    """:func:`~ovbench.inference.mask2former.argmax_owner` over the `columns` of `probs`."""
+    from ..inference.mask2former import argmax_owner
 
-    probs: [P, Q'] float32; scores: [Q] float32; columns: [Q] int64 -> (owner [P] int64 index into
-    `scores`, owner probability [P] float32).
-    """
-    P = probs.shape[0]
-    Q = len(columns)
-    owner = np.empty(P, dtype=np.int64)
-    owner_prob = np.empty(P, dtype=np.float32)
-    s = scores.astype(np.float32)[None, :]
-    for a in range(0, P, PIXEL_CHUNK):
-        sub = np.take(probs[a : a + PIXEL_CHUNK], columns, axis=1)
-        w = np.argmax(sub * s, axis=1)
-        owner[a : a + PIXEL_CHUNK] = w
-        owner_prob[a : a + PIXEL_CHUNK] = sub.reshape(-1)[np.arange(len(w)) * Q + w]
-    return owner, owner_prob
+    return argmax_owner(probs, scores, columns)
 
 
 def argmax_union(sub: np.ndarray, union: np.ndarray, scores: np.ndarray, kept: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

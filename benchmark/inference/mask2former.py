@@ -54,16 +54,17 @@ def argmax_owner(probs: np.ndarray, scores: np.ndarray, columns: np.ndarray | No
     Returns owner [P] int64 (index into `scores`) and the owner's own probability [P] float32.
     """
     P = probs.shape[0]
+    Q = probs.shape[1] if columns is None else len(columns)
     owner = np.empty(P, dtype=np.int64)
     owner_prob = np.empty(P, dtype=np.float32)
     s = scores.astype(np.float32)[None, :]
     for a in range(0, P, PIXEL_CHUNK):
         chunk = probs[a : a + PIXEL_CHUNK]
         if columns is not None:
-            chunk = chunk[:, columns]
+            chunk = np.take(chunk, columns, axis=1)
         w = np.argmax(chunk * s, axis=1)
         owner[a : a + PIXEL_CHUNK] = w
-        owner_prob[a : a + PIXEL_CHUNK] = chunk[np.arange(len(w)), w]
+        owner_prob[a : a + PIXEL_CHUNK] = chunk.reshape(-1)[np.arange(len(w)) * Q + w]
     return owner, owner_prob
 
 
