@@ -18,7 +18,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
-from scipy.sparse import csr_matrix
 
 from ..data.panoptic_format import PanopticMap
 from ..raw.record import MaskGeometry, RawOutput
@@ -70,7 +69,8 @@ def matching_costs(raw: RawOutput, gt: PanopticMap, gt_labels: np.ndarray, confi
     N, hm, wm = raw.mask_logits.shape
     H, W = gt.shape
     rows, cols, orow, ocol = grid_points((hm, wm), raw.geometry, config.num_points)
-    X = raw.mask_logits[:, rows][:, :, cols].reshape(N, -1).astype(np.float32)
+    step = rows[1] - rows[0] if len(rows) > 1 else 1
+    X = np.ascontiguousarray(raw.mask_logits[:, rows[0] :: step, cols[0] :: step], dtype=np.float32).reshape(N, -1)
     P = X.shape[1]
     valid = (orow[:, None] >= 0) & (ocol[None, :] >= 0)
     pix = (np.clip(orow, 0, None)[:, None] * W + np.clip(ocol, 0, None)[None, :]).reshape(-1)
@@ -78,17 +78,18 @@ def matching_costs(raw: RawOutput, gt: PanopticMap, gt_labels: np.ndarray, confi
     target_of_label = np.full(len(gt.segments) + 1, -1, dtype=np.int64)
     target_of_label[np.asarray(targets, dtype=np.int64) + 1] = np.arange(len(targets))
     tcol = target_of_label[lab]
-    hit = np.nonzero(tcol >= 0)[0]
     M = len(targets)
-    onehot = csr_matrix((np.ones(len(hit), dtype=np.float32), (hit, tcol[hit])), shape=(P, M))
+    onehot = np.zeros((P, M), dtype=np.float32)  # [P, M] dense: M is tens, the products are BLAS
+    hit = np.nonzero(tcol >= 0)[0]
+    onehot[hit, tcol[hit]] = 1.0
     e = np.exp(-np.abs(X))  # one exp serves both: softplus(x) = max(x, 0) + log1p(e)
     softplus_sum = (np.maximum(X, 0) + np.log1p(e)).sum(axis=1, dtype=np.float64)
     e += 1.0
     sig = np.reciprocal(e)  # 1 / (1 + exp(-|x|)) = sigmoid(|x|)
     np.subtract(1.0, sig, out=sig, where=X < 0)  # sigmoid(x) = 1 - sigmoid(-x) for x < 0
-    xt = np.asarray((onehot.T @ X.T).T, dtype=np.float64)  # [N, M]
-    st = np.asarray((onehot.T @ sig.T).T, dtype=np.float64)
-    t_sum = np.asarray(onehot.sum(axis=0), dtype=np.float64).reshape(1, M)
+    xt = (X @ onehot).astype(np.float64)  # [N, M]
+    st = (sig @ onehot).astype(np.float64)
+    t_sum = onehot.sum(axis=0, dtype=np.float64).reshape(1, M)
     cost_mask = (softplus_sum[:, None] - xt) / P
     cost_dice = 1.0 - (2.0 * st + 1.0) / (sig.sum(axis=1, dtype=np.float64)[:, None] + t_sum + 1.0)
     cost = config.mask_weight * cost_mask + config.dice_weight * cost_dice

@@ -139,11 +139,12 @@ def evaluate_image(raw: RawOutput, gt: PanopticMap, ectx: EvalContext, *, keep_p
     seconds["stratify+semantic"] = time.perf_counter() - t
     t = time.perf_counter()
     if ectx.harmonisations:
-        from ..taxonomy import harmonised_match
+        from ..taxonomy.harmonise import harmonised_stats_from_joint
 
         for key in ectx.suite.conflict_oracles:
+            m, out = matches[key]
             result.harmonised[key] = {
-                name: harmonised_match(gt, predictions[key], h, cats) for name, h in ectx.harmonisations.items()
+                name: harmonised_stats_from_joint(m.overlaps.joint, gt, out.pred, h) for name, h in ectx.harmonisations.items()
             }
     seconds["harmonised"] = time.perf_counter() - t
     outputs = {k: mo[1] for k, mo in matches.items()}
