@@ -46,86 +46,25 @@ class PanopticResult:
     segment_queries: tuple[tuple[int, ...], ...]
 
 
-BOUND_RUN = 64  # pixels per run of the bounds that let argmax_owner skip decided runs
-
-
-@dataclass(frozen=True)
-class RunBounds:
-    """Per-column minimum and maximum of a pixel-major probability array over consecutive runs
-    of ``run`` pixels: lo, hi [R, U] float32 with R = P // run (a trailing partial run is not
-    covered). Computed once per image, shared by every argmax over subsets of the columns."""
-
-    run: int
-    lo: np.ndarray
-    hi: np.ndarray
-
-
-def run_bounds(probs: np.ndarray, run: int = BOUND_RUN) -> RunBounds:
-    """Bounds of [P, U] float32 `probs` over runs of `run` consecutive pixels."""
-    R = probs.shape[0] // run
-    v = probs[: R * run].reshape(R, run, probs.shape[1])
-    return RunBounds(run, v.min(axis=1), v.max(axis=1))
-
-
-def _argmax_dense(probs: np.ndarray, s: np.ndarray, columns: np.ndarray | None, a: int, b: int,
-                  owner: np.ndarray, owner_prob: np.ndarray) -> None:
-    """Exact argmax of ``probs[a:b, columns] * s`` into owner / owner_prob, in cache-sized chunks."""
-    Q = probs.shape[1] if columns is None else len(columns)
-    for c0 in range(a, b, PIXEL_CHUNK):
-        c1 = min(c0 + PIXEL_CHUNK, b)
-        chunk = probs[c0:c1]
-        if columns is not None:
-            chunk = np.take(chunk, columns, axis=1)
-        w = np.argmax(chunk * s, axis=1)
-        owner[c0:c1] = w
-        owner_prob[c0:c1] = chunk.reshape(-1)[np.arange(len(w)) * Q + w]
-
-
-def argmax_owner(probs: np.ndarray, scores: np.ndarray, columns: np.ndarray | None = None,
-                 bounds: RunBounds | None = None) -> tuple[np.ndarray, np.ndarray]:
+def argmax_owner(probs: np.ndarray, scores: np.ndarray, columns: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Per pixel, the candidate with the largest ``score * prob`` (first wins ties).
 
     probs: [P, Q'] float32 mask probabilities (pixel-major); scores: [Q] float32;
-    columns: [Q] indices of the candidates' columns in `probs` (default: all, in order);
-    bounds: :func:`run_bounds` of `probs`, to skip runs of pixels whose winner is certain.
+    columns: [Q] indices of the candidates' columns in `probs` (default: all, in order).
     Returns owner [P] int64 (index into `scores`) and the owner's own probability [P] float32.
-
-    With bounds, a run is decided when one candidate's ``score * min`` exceeds every other
-    candidate's ``score * max`` over the run: rounding of a float32 product is monotone, so that
-    candidate is the strict argmax at every pixel of the run, and the result is identical to the
-    dense computation (tested); other runs are computed densely.
     """
     P = probs.shape[0]
+    Q = probs.shape[1] if columns is None else len(columns)
     owner = np.empty(P, dtype=np.int64)
     owner_prob = np.empty(P, dtype=np.float32)
     s = scores.astype(np.float32)[None, :]
-    cols = np.arange(probs.shape[1]) if columns is None else np.asarray(columns, dtype=np.int64)
-    if bounds is None or len(cols) < 2 or len(bounds.lo) == 0:
-        _argmax_dense(probs, s, columns, 0, P, owner, owner_prob)
-        return owner, owner_prob
-    run = bounds.run
-    R = len(bounds.lo)
-    lo = bounds.lo[:, cols] * s
-    hi = bounds.hi[:, cols] * s
-    r = np.arange(R)
-    w = lo.argmax(axis=1)
-    best = lo[r, w]
-    hi[r, w] = -1.0  # products are >= 0
-    decided = best > hi.max(axis=1)
-    # decided runs: one winner for the whole run
-    dr = np.nonzero(decided)[0]
-    if len(dr):
-        pix = (dr[:, None] * run + np.arange(run)[None, :]).reshape(-1)
-        wr = np.repeat(w[dr], run)
-        owner[pix] = wr
-        owner_prob[pix] = probs.reshape(-1)[pix * probs.shape[1] + cols[wr]]
-    # contested runs (and the trailing partial run): dense, over contiguous ranges
-    edges = np.diff(np.concatenate([[1], decided.astype(np.int8), [1]]))
-    starts, stops = np.nonzero(edges == -1)[0], np.nonzero(edges == 1)[0]
-    for a, b in zip(starts, stops):
-        _argmax_dense(probs, s, columns, int(a) * run, int(b) * run, owner, owner_prob)
-    if R * run < P:
-        _argmax_dense(probs, s, columns, R * run, P, owner, owner_prob)
+    for a in range(0, P, PIXEL_CHUNK):
+        chunk = probs[a : a + PIXEL_CHUNK]
+        if columns is not None:
+            chunk = np.take(chunk, columns, axis=1)
+        w = np.argmax(chunk * s, axis=1)
+        owner[a : a + PIXEL_CHUNK] = w
+        owner_prob[a : a + PIXEL_CHUNK] = chunk.reshape(-1)[np.arange(len(w)) * Q + w]
     return owner, owner_prob
 
 
@@ -185,7 +124,6 @@ def panoptic_inference(
     shape: tuple[int, int],
     overlap_threshold: float,
     columns: np.ndarray | None = None,
-    bounds: RunBounds | None = None,
 ) -> PanopticResult:
     """Mask2Former's panoptic fusion of the candidates that passed the class filter.
 
@@ -199,7 +137,7 @@ def panoptic_inference(
     H, W = shape
     if len(scores) == 0:
         return PanopticResult(PanopticMap(np.zeros((H, W), dtype=np.int32), ()), ())
-    owner, owner_prob = argmax_owner(probs, scores, columns, bounds)
+    owner, owner_prob = argmax_owner(probs, scores, columns)
     return fuse_segments(owner, owner_prob, positive_area, labels, queries, category_ids, isthing, shape, overlap_threshold)
 
 

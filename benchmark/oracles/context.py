@@ -12,9 +12,7 @@ import numpy as np
 from ..data.categories import CategorySet
 from ..data.panoptic_format import PanopticMap, compact_labels
 from ..errors import BadRawOutput
-from ..inference.mask2former import (
-    InferenceConfig, PanopticResult, RunBounds, argmax_owner, fuse_segments, panoptic_inference, run_bounds,
-)
+from ..inference.mask2former import InferenceConfig, PanopticResult, argmax_owner, fuse_segments, panoptic_inference
 from ..inference.resize import resize_masks_pixel_major
 from ..inference.scores import class_scores
 from ..raw.record import RawOutput
@@ -51,7 +49,6 @@ class ImageContext:
         self._prob_columns: dict[int, int] = {}
         self._probs = np.zeros((gt.shape[0] * gt.shape[1], 0), dtype=np.float32)
         self._positive = np.zeros(0, dtype=np.int64)
-        self._bounds: RunBounds | None = None
 
     # ---- candidate masks at the output resolution -----------------------------------------
     def ensure_probs(self, queries: np.ndarray) -> None:
@@ -70,14 +67,6 @@ class ImageContext:
         self._positive = np.concatenate([self._positive, positive])
         for i, q in enumerate(missing):
             self._prob_columns[q] = base + i
-        self._bounds = None
-
-    @property
-    def bounds(self) -> RunBounds:
-        """Run bounds of the cached masks (recomputed when masks are added)."""
-        if self._bounds is None:
-            self._bounds = run_bounds(self._probs)
-        return self._bounds
 
     def columns(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(all cached [H*W, Q'] float32 sigmoid masks, [Q] their columns for `queries`,
@@ -122,7 +111,7 @@ class ImageContext:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         scores, _ = self.scores_with_void
         probs, cols, _ = self.columns(q)
-        return argmax_owner(probs, scores[q], cols, self.bounds)
+        return argmax_owner(probs, scores[q], cols)
 
     @cached_property
     def baseline(self) -> PanopticResult:
@@ -149,7 +138,7 @@ class ImageContext:
             return self._infer_gt_masks(queries, scores, labels, np.asarray(gt_index)[order])
         probs, cols, pos = self.columns(queries)
         return panoptic_inference(probs, pos, scores, labels, queries, self.raw.category_ids, self.column_isthing, self.shape,
-                                  cfg.overlap_threshold, columns=cols, bounds=self.bounds)
+                                  cfg.overlap_threshold, columns=cols)
 
     def _infer_gt_masks(self, queries: np.ndarray, scores: np.ndarray, labels: np.ndarray, gt_index: np.ndarray) -> PanopticResult:
         """Panoptic inference when the masks are exact, disjoint GT masks: a pixel of GT segment g

@@ -83,24 +83,3 @@ def test_panoptic_inference_ties_go_to_the_first_query_and_empty_input_is_void()
     assert r.pred.ids.tolist() == [[1, 1]] and r.segment_queries == ((0,),)
     empty = _run(np.zeros((0, 1, 2)), [], [], [True, True, True])
     assert empty.pred.ids.tolist() == [[0, 0]] and empty.pred.segments == ()
-
-
-def test_argmax_with_run_bounds_is_identical_to_the_dense_argmax():
-    from scipy.ndimage import uniform_filter
-
-    from ovbench.inference.mask2former import argmax_owner, run_bounds
-
-    rng = np.random.default_rng(5)
-    for trial in range(12):
-        H, W, U = 37, 53, 9
-        # spatially coherent masks: blurred blobs, saturated (ties at 1.0 and 0.0) in some trials
-        logits = uniform_filter(rng.normal(0, 1, size=(U, H, W)), size=(1, 9, 9)) * (60 if trial % 2 else 8)
-        probs = (1 / (1 + np.exp(-logits))).astype(np.float32).reshape(U, -1).T.copy()
-        if trial % 3 == 0:
-            probs[:, 2] = probs[:, 5]  # duplicate masks: exact ties everywhere
-        cols = np.sort(rng.choice(U, size=int(rng.integers(2, U + 1)), replace=False))
-        scores = np.ones(len(cols), np.float32) if trial % 4 == 0 else rng.uniform(0.05, 1, len(cols)).astype(np.float32)
-        dense = argmax_owner(probs, scores, cols)
-        for run in (8, 64):
-            fast = argmax_owner(probs, scores, cols, run_bounds(probs, run))
-            assert np.array_equal(fast[0], dense[0]) and np.array_equal(fast[1], dense[1]), (trial, run)
