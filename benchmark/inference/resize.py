@@ -62,11 +62,11 @@ class BandedMatrix:
 
 
 @lru_cache(maxsize=64)
-def resize_operators(mask_hw: tuple[int, int], geometry: MaskGeometry) -> tuple[BandedMatrix, BandedMatrix]:
+def resize_operators(mask_hw: tuple[int, int], geometry: MaskGeometry, row_block: int = 64) -> tuple[BandedMatrix, BandedMatrix]:
     """Row [H, hm] and column [W, wm] operators taking a mask to the original (H, W) frame."""
     (hm, wm), (H, W) = mask_hw, geometry.orig_size
     (h, w), (Hp, Wp) = geometry.input_size, geometry.padded_size
-    return BandedMatrix.from_dense(chain_matrix(hm, Hp, h, H)), BandedMatrix.from_dense(chain_matrix(wm, Wp, w, W))
+    return BandedMatrix.from_dense(chain_matrix(hm, Hp, h, H), block=row_block), BandedMatrix.from_dense(chain_matrix(wm, Wp, w, W))
 
 
 def resize_masks(mask_logits: np.ndarray, geometry: MaskGeometry) -> np.ndarray:
@@ -96,12 +96,39 @@ def resize_masks_pixel_major(mask_logits: np.ndarray, geometry: MaskGeometry) ->
 
     Each pass is one BLAS product per block of the banded resize operator.
     """
+    out, _ = _resize_pixel_major(mask_logits, geometry, sigmoid=False)
+    return out
+
+
+def resize_sigmoid_pixel_major(mask_logits: np.ndarray, geometry: MaskGeometry) -> tuple[np.ndarray, np.ndarray]:
+    """[K, hm, wm] float32 logits -> ([H*W, K] float32 sigmoid probabilities at the original
+    resolution, pixel-major; [K] int64 pixels with probability >= 0.5).
+
+    The sigmoid and the count run on each small block of rows right after its product, while it
+    is in cache (about twice as fast as separate passes; the values are identical).
+    """
+    return _resize_pixel_major(mask_logits, geometry, sigmoid=True)
+
+
+def _sigmoid_inplace(x: np.ndarray) -> None:
+    np.negative(x, out=x)
+    np.exp(x, out=x)
+    x += 1.0
+    np.reciprocal(x, out=x)
+
+
+def _resize_pixel_major(mask_logits: np.ndarray, geometry: MaskGeometry, *, sigmoid: bool) -> tuple[np.ndarray, np.ndarray]:
     K, hm, wm = mask_logits.shape
     H, W = geometry.orig_size
     m = np.asarray(mask_logits, dtype=np.float32)
+    positive = np.zeros(K, dtype=np.int64)
     if (hm, wm) == (H, W) and geometry.input_size == geometry.padded_size == geometry.orig_size:
-        return np.ascontiguousarray(m.reshape(K, H * W).T)
-    rows, cols = resize_operators((hm, wm), geometry)
+        out = np.ascontiguousarray(m.reshape(K, H * W).T)
+        if sigmoid:
+            _sigmoid_inplace(out)
+            positive = (out >= 0.5).sum(axis=0)
+        return out, positive
+    rows, cols = resize_operators((hm, wm), geometry, 16 if sigmoid else 64)
     mt = np.ascontiguousarray(m.transpose(2, 1, 0)).reshape(wm, hm * K)  # [wm, hm*K]
     tmp = np.empty((W, hm * K), dtype=np.float32)
     for c0, c1, lo, hi, blk in cols.blocks:
@@ -109,5 +136,9 @@ def resize_masks_pixel_major(mask_logits: np.ndarray, geometry: MaskGeometry) ->
     tmp = np.ascontiguousarray(tmp.reshape(W, hm, K).transpose(1, 0, 2)).reshape(hm, W * K)  # [hm, W*K]
     out = np.empty((H, W * K), dtype=np.float32)
     for r0, r1, lo, hi, blk in rows.blocks:
-        np.matmul(blk, tmp[lo:hi], out=out[r0:r1])
-    return out.reshape(H * W, K)
+        block = out[r0:r1]
+        np.matmul(blk, tmp[lo:hi], out=block)
+        if sigmoid:
+            _sigmoid_inplace(block)
+            positive += (block.reshape(-1, K) >= 0.5).sum(axis=0)
+    return out.reshape(H * W, K), positive

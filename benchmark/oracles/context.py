@@ -13,7 +13,7 @@ from ..data.categories import CategorySet
 from ..data.panoptic_format import PanopticMap, compact_labels
 from ..errors import BadRawOutput
 from ..inference.mask2former import InferenceConfig, PanopticResult, argmax_owner, fuse_segments, panoptic_inference
-from ..inference.resize import resize_masks_pixel_major
+from ..inference.resize import resize_sigmoid_pixel_major
 from ..inference.scores import class_scores
 from ..raw.record import RawOutput
 from .matching import Assignment, MatchingConfig, hungarian_assignment
@@ -56,12 +56,7 @@ class ImageContext:
         missing = sorted({int(q) for q in queries} - set(self._prob_columns))
         if not missing:
             return
-        logits = resize_masks_pixel_major(self.raw.mask_logits[missing], self.raw.geometry)
-        np.negative(logits, out=logits)
-        np.exp(logits, out=logits)
-        logits += 1.0
-        np.reciprocal(logits, out=logits)  # sigmoid, in place
-        positive = (logits >= 0.5).sum(axis=0)
+        logits, positive = resize_sigmoid_pixel_major(self.raw.mask_logits[missing], self.raw.geometry)
         base = self._probs.shape[1]
         self._probs = logits if base == 0 else np.concatenate([self._probs, logits], axis=1)
         self._positive = np.concatenate([self._positive, positive])

@@ -83,3 +83,17 @@ def test_panoptic_inference_ties_go_to_the_first_query_and_empty_input_is_void()
     assert r.pred.ids.tolist() == [[1, 1]] and r.segment_queries == ((0,),)
     empty = _run(np.zeros((0, 1, 2)), [], [], [True, True, True])
     assert empty.pred.ids.tolist() == [[0, 0]] and empty.pred.segments == ()
+
+
+def test_fused_resize_sigmoid_equals_separate_passes():
+    from ovbench.inference.resize import resize_sigmoid_pixel_major
+
+    rng = np.random.default_rng(2)
+    m = rng.normal(0, 4, size=(5, 20, 28)).astype(np.float32)
+    g = MaskGeometry((50, 67), (76, 102), (80, 112))
+    x = resize_masks_pixel_major(m, g)
+    ref = (1 / (1 + np.exp(-x.astype(np.float32)))).astype(np.float32)
+    probs, pos = resize_sigmoid_pixel_major(m, g)
+    np.testing.assert_array_equal(probs, ref)
+    np.testing.assert_array_equal(pos, (ref >= 0.5).sum(axis=0))
+    assert 0 < pos.sum() < probs.size
