@@ -14,7 +14,13 @@ from ovbench.raw.record import RawOutput
 
 from .base import Adapter, AdapterInfo
 from .detectron2_common import (
-    DETECTRON2_HINT, add_repo_to_path, capture_raw, import_or_explain, load_image_for_detectron2, raw_from_capture, sha256_file,
+    DETECTRON2_HINT,
+    add_repo_to_path,
+    capture_raw,
+    import_or_explain,
+    load_image_for_detectron2,
+    raw_from_capture,
+    sha256_file,
     vocabulary_from_metadata,
 )
 

@@ -56,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
+
     from ovbench.data.categories import Category, CategorySet
     from ovbench.vlm.dense import make_dense_encoder
     from ovbench.vlm.loading import VLMSpec, load_vlm

@@ -12,7 +12,13 @@ import numpy as np
 from ..data.categories import CategorySet
 from ..data.panoptic_format import PanopticMap, compact_labels
 from ..errors import BadRawOutput
-from ..inference.mask2former import InferenceConfig, PanopticResult, argmax_owner, fuse_segments, panoptic_inference
+from ..inference.mask2former import (
+    InferenceConfig,
+    PanopticResult,
+    argmax_owner,
+    fuse_segments,
+    panoptic_inference,
+)
 from ..inference.resize import resize_sigmoid_pixel_major
 from ..inference.scores import class_scores
 from ..raw.record import RawOutput

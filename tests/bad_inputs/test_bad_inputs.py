@@ -9,8 +9,10 @@ import json
 from pathlib import Path
 
 import numpy as np
-import ovbench.data.png_io as png_io
 import pytest
+from PIL import Image
+
+import ovbench.data.png_io as png_io
 from ovbench.cli import main
 from ovbench.data.categories import Category, CategorySet
 from ovbench.data.dataset import PanopticDataset
@@ -18,7 +20,6 @@ from ovbench.data.panoptic_format import PanopticMap, SegmentInfo, id2rgb
 from ovbench.data.writer import write_panoptic
 from ovbench.errors import DatasetError, PredictionError
 from ovbench.metrics.pq_eval import evaluate
-from PIL import Image
 
 CATS = CategorySet((Category(1, "person", True), Category(2, "wall", False)))
 GT_IDS = np.array([[1, 1, 2, 2], [1, 1, 2, 2], [0, 0, 2, 2]], dtype=np.int32)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from ovbench.data.catalog import default_png_dir
 from ovbench.data.png_io import read_panoptic_ids
 from ovbench.data.synthetic import PredictionNoise, generate_dataset, generate_predictions

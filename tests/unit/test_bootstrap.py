@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from ovbench.data.categories import Category, CategorySet
 from ovbench.metrics.accumulator import IOU_SCALE, PQStats
 from ovbench.metrics.bootstrap import PerImageCounts, bootstrap_ci, bootstrap_cis, bootstrap_pq, pq_from_sums

@@ -3,6 +3,7 @@
 import shutil
 
 import pytest
+
 from ovbench.data.catalog import DATASETS, dataset_roots, default_png_dir, get_dataset, resolve_dataset
 from ovbench.data.synthetic import generate_dataset
 from ovbench.errors import DatasetError, RegistryError

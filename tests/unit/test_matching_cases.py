@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 import pytest
+
 from ovbench.data.categories import Category, CategorySet
 from ovbench.data.panoptic_format import PanopticMap, SegmentInfo
 from ovbench.errors import DatasetError, PredictionError

@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 import pytest
+
 from ovbench.data.dataset import PanopticDataset
 from ovbench.data.panoptic_format import SegmentInfo
 from ovbench.data.png_io import read_panoptic_png

@@ -6,6 +6,7 @@ from collections import defaultdict
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from ovbench.data.categories import Category, CategorySet
 from ovbench.data.panoptic_format import PanopticMap, SegmentInfo, id2rgb
 from ovbench.metrics.accumulator import PQStats

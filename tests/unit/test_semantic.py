@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pytest
+
 from ovbench.data.categories import Category, CategorySet
 from ovbench.data.panoptic_format import PanopticMap, SegmentInfo
 from ovbench.metrics.matching import match_image

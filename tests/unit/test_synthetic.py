@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from ovbench.cli import main
 from ovbench.data.catalog import get_dataset
 from ovbench.data.panoptic_format import count_ids

@@ -1,6 +1,7 @@
 """Class lists: counts, thing/stuff splits and agreement between the graph and the plain loader."""
 
 import pytest
+
 from ovbench.taxonomy import fcclip_seen_ids, load_class_list, load_graph
 
 EXPECTED = {"ade20k_150": (150, 100), "coco_panoptic_133": (133, 80), "cityscapes_19": (19, 8)}

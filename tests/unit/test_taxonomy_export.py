@@ -4,6 +4,7 @@ import json
 
 import networkx as nx
 import pytest
+
 from ovbench.errors import TaxonomyError
 from ovbench.taxonomy import export_graphml, export_json, graph_from_bundle, load_graph, to_bundle
 

@@ -5,6 +5,7 @@ import shutil
 from collections import Counter
 
 import pytest
+
 from ovbench.errors import TaxonomyError
 from ovbench.taxonomy import load_graph
 from ovbench.taxonomy.classes import taxonomy_dir

@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 import pytest
+
 from ovbench.data.panoptic_format import PanopticMap, SegmentInfo
 from ovbench.errors import PredictionError
 from ovbench.metrics.accumulator import PQStats

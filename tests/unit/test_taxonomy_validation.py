@@ -5,6 +5,7 @@ import shutil
 import textwrap
 
 import pytest
+
 from ovbench.cli import main
 from ovbench.errors import TaxonomyError
 from ovbench.taxonomy import load_graph

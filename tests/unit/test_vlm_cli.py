@@ -6,6 +6,7 @@ import sys
 
 import numpy as np
 import pytest
+
 from ovbench.cli import main
 
 TORCH_FREE = """
@@ -24,8 +25,9 @@ def test_cli_parser_and_vlm_core_do_not_import_torch():
 
 def _write_dataset(root):
     """3 images, ADE20K ids (wall, floor, bed, pillow, cushion); one crowd segment."""
-    from ovbench.data.panoptic_format import id2rgb
     from PIL import Image
+
+    from ovbench.data.panoptic_format import id2rgb
 
     cats = [{"id": 0, "name": "wall", "isthing": 0}, {"id": 3, "name": "floor", "isthing": 0},
             {"id": 7, "name": "bed", "isthing": 1}, {"id": 57, "name": "pillow", "isthing": 1},

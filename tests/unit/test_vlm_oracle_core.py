@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+
 from ovbench.data.categories import Category, CategorySet
 from ovbench.data.panoptic_format import PanopticMap, SegmentInfo
 from ovbench.metrics.matching import match_image
@@ -61,6 +62,7 @@ def test_area_pooling_never_loses_a_one_pixel_segment():
 def test_bilinear_pooling_is_fcclip_style_and_can_be_empty():
     pytest.importorskip("torch")
     import torch
+
     from ovbench.vlm.pooling import bilinear_weights, mask_pool
 
     geom = Geometry((64, 64), (64, 64), (64, 64), 16)

@@ -1,6 +1,7 @@
 """VLM oracle: resolution protocols and prompt sets (no torch needed)."""
 
 import pytest
+
 from ovbench.data.categories import Category, CategorySet
 from ovbench.errors import ConfigError
 from ovbench.vlm.prompts import VILD_TEMPLATES, build_prompt_set, split_name

@@ -10,7 +10,7 @@ import numpy as np
 
 from ovbench.data.categories import Category, CategorySet
 from ovbench.data.dataset import Sample
-from ovbench.data.panoptic_format import PanopticMap, SegmentInfo
+from ovbench.data.panoptic_format import PanopticMap
 from ovbench.raw.record import validate_raw_output
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "writing-an-adapter.md"
