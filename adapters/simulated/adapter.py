@@ -84,7 +84,8 @@ class SimulatedAdapter(Adapter):
         views = resolve_views(categories, "coco_panoptic_133", "fcclip_string", harmonise=False)
         C = len(categories)
         ids = categories.ids
-        self.seen = views.seen_mask(categories) if views.seen_ids is not None else np.ones(C, dtype=bool)
+        seen = views.seen_mask(categories)
+        self.seen: np.ndarray = seen if seen is not None else np.ones(C, dtype=bool)
         self.relation = ["same"] * C
         self.confusers: list[np.ndarray] = [np.zeros(0, dtype=np.int64)] * C
         g = views.graph

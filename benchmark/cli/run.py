@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     if args.merge_only:
         from ..runner.run import merge_only
 
-        path = merge_only(args.adapter, adapter_args, dataset, suite, options)
+        path: Path | None = merge_only(args.adapter, adapter_args, dataset, suite, options)
     else:
         path = run_suite(args.adapter, adapter_args, dataset, suite, options)
     if path is None:

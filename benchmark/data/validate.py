@@ -46,7 +46,7 @@ def iter_records(data: dict[str, Any], categories: CategorySet, source: str, *, 
             raise DatasetError(f"{source}: annotation for image {image_id!r} has no entry in 'images'")
         if not isinstance(seg_list, list):
             raise DatasetError(f"{source}: image {image_id!r}: segments_info must be a list, got {type(seg_list).__name__}")
-        segs = []
+        segs: list[SegmentInfo] = []
         ids = set()
         for s in seg_list:
             try:

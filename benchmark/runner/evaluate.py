@@ -143,6 +143,7 @@ def evaluate_image(raw: RawOutput, gt: PanopticMap, ectx: EvalContext, *, keep_p
 
         for key in ectx.suite.conflict_oracles:
             m, out = matches[key]
+            assert m.overlaps.joint is not None  # compute_overlaps always keeps it
             result.harmonised[key] = {
                 name: harmonised_stats_from_joint(m.overlaps.joint, gt, out.pred, h) for name, h in ectx.harmonisations.items()
             }

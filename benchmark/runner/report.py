@@ -17,7 +17,7 @@ def oracle_table(doc: dict[str, Any]) -> str:
     cols = [c for c in ("all", "things", "stuff", "seen", "unseen") if any(c in o["splits"] for o in doc["oracles"].values())]
     head = f"{'oracle':<40} {'table':>5} " + " ".join(f"{'PQ_' + c:>9}" for c in cols) + f" {'SQ':>6} {'RQ':>6} {'mIoU':>6}"
     lines = [head, "-" * len(head)]
-    for key, o in doc["oracles"].items():
+    for o in doc["oracles"].values():
         sp = o["splits"]
         vals = " ".join(f"{_fmt(sp.get(c, {}).get('pq')):>9}" for c in cols)
         lines.append(f"{o['title'][:40]:<40} {o.get('paper_table') or '':>5} {vals} {_fmt(sp['all'].get('sq')):>6} "
