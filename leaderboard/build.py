@@ -4,17 +4,19 @@ Site layout (all links relative, so it works from ``file://`` and any static hos
 
     index.html                  ranked tables per (dataset, suite) + Fig. 1-style plot + the paper's tables
     taxonomy.html               annotation-policy conflicts + their PQ in every results file
-    models/<slug>.html          one page per results file: waterfall, oracle table, per-class, conflicts, overlays
-    models/<slug>/...           its waterfall SVG and overlay images
+    models/<slug>.html          one page per results file: waterfall, oracle table, per-class, conflicts, overlays,
+                                diagnostics (:mod:`.diagnostics`)
+    models/<slug>/...           its waterfall SVG, diagnostics SVGs (diag_*.svg) and overlay images
     plots/*.svg                 PQ-over-time plots
     static/style.css, sort.js   no CDN, no framework
     data/                       every number as JSON/CSV: leaderboard.{csv,json}, <slug>/{results.json,
-                                summary.csv,per_class.csv,fn_breakdown.csv}, paper_tables.json,
-                                taxonomy_policies.json
+                                summary.csv,per_class.csv,fn_breakdown.csv,diagnostics_<name>.csv},
+                                paper_tables.json, taxonomy_policies.json
     ovbench-site.json           build manifest (marks the folder as a site that may be rebuilt)
 
-Nothing is rendered from a results file that failed validation, and an oracle, split or metric
-without an entry in ``columns.yaml`` stops the build (no silent empty columns).
+Nothing is rendered from a results file that failed validation, an oracle, split or metric
+without an entry in ``columns.yaml`` stops the build (no silent empty columns), and so does a
+malformed diagnostics section (:mod:`.diagnostic_checks`).
 """
 
 from __future__ import annotations
@@ -31,19 +33,23 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..errors import ConfigError, OvbenchError, SchemaError
+from ..errors import ConfigError, SchemaError
 from ..results.frames import frames_from_doc, summary_rows
 from ..results.io import find_results_files, load_results
-from .config import Columns, Reference, check_known, load_columns, load_reference, package_file
+from .config import Columns, Reference, check_known, load_columns, load_reference, metric_cell, package_file
+from .diagnostics import (
+    check_diagnostic_columns,
+    check_diagnostics,
+    diagnostics_context,
+    diagnostics_csv_texts,
+    diagnostics_data_files,
+)
+from .errors import BuildError
 from .plots import TimelinePoint, timeline_svg, waterfall_svg
 from .policies import Policy, graph_policies, normalise_policies
 
 SITE_MARKER = "ovbench-site.json"
 CONFLICT_VIEW_METRICS = ("pq", "sq", "rq", "n")
-
-
-class BuildError(OvbenchError):
-    """The site cannot be built (missing input, unknown column, unsafe output folder)."""
 
 
 @dataclass
@@ -133,35 +139,8 @@ def safe_url(url: Any) -> str | None:
     return None
 
 
-def metric_cell(columns: Columns, metric: str, value: float | None, ci: Sequence[float] | None = None) -> dict[str, Any]:
-    """A table cell: displayed text, raw sort value, and a CI tooltip/line for PQ."""
-    m = columns.metric(metric)
-    cell: dict[str, Any] = {"text": columns.format(metric, value), "value": value, "title": None, "ci": None}
-    if ci is not None:
-        lo, hi = (columns.format(metric, x) for x in ci)
-        cell["title"] = f"95% CI {lo}–{hi} {m['unit']}".strip()
-        cell["ci"] = f"[{lo}, {hi}]"
-    return cell
-
-
 def _paper_values(ref_model: Mapping[str, Any] | None) -> Mapping[str, Any]:
     return (ref_model or {}).get("oracles", {})
-
-
-def _flatten(obj: Any, prefix: str = "") -> list[tuple[str, str]]:
-    """Free-form JSON -> (key path, text) rows for the diagnostics table."""
-    if isinstance(obj, Mapping):
-        rows = []
-        for k, v in obj.items():
-            rows += _flatten(v, f"{prefix}.{k}" if prefix else str(k))
-        return rows
-    if isinstance(obj, list) and any(isinstance(v, (Mapping, list)) for v in obj):
-        rows = []
-        for i, v in enumerate(obj):
-            rows += _flatten(v, f"{prefix}[{i}]")
-        return rows
-    text = json.dumps(obj, ensure_ascii=False) if not isinstance(obj, str) else obj
-    return [(prefix, text)]
 
 
 # ---- page contexts ----------------------------------------------------------------------------------------
@@ -306,9 +285,10 @@ def model_context(e: Entry, columns: Columns, reference: Reference, site: Path) 
         "per_class_oracle": columns.oracle(pc_oracle)["display"], "has_fn_breakdown": bool(fn_rows), "class_rows": class_rows,
         "conflict_sections": conflict_sections, "overlays": overlays,
         "overlay_roles": [{"key": r, "label": role_label(r, columns)} for r in roles],
-        "diagnostics": _flatten(d["diagnostics"]) if d.get("diagnostics") else None,
+        "diagnostics": diagnostics_context(e.path, d, columns, asset_dir, e.slug),
         "data_links": [{"href": f"../data/{e.slug}/{n}", "label": n}
-                       for n in ("results.json", "summary.csv", "per_class.csv", "fn_breakdown.csv")],
+                       for n in ("results.json", "summary.csv", "per_class.csv", "fn_breakdown.csv",
+                                 *diagnostics_data_files(d))],
     }
 
 
@@ -383,6 +363,8 @@ def write_data_files(entries: Sequence[Entry], site: Path, reference: Reference,
         put(f"{e.slug}/summary.csv", fr["summary"].to_csv(index=False))
         put(f"{e.slug}/per_class.csv", fr["per_class"].to_csv(index=False))
         put(f"{e.slug}/fn_breakdown.csv", fr["fn_breakdown"].to_csv(index=False))
+        for name, text in diagnostics_csv_texts(e.doc).items():
+            put(f"{e.slug}/{name}", text)
         per_image = e.path.parent / "per_image.csv.gz"
         if e.path.name == "results.json" and per_image.is_file():
             (data / e.slug).mkdir(parents=True, exist_ok=True)
@@ -434,6 +416,8 @@ def build_site(results: str | Path | Sequence[str | Path], out: str | Path, *,
     entries = collect_results(results, exclude=[out])
     for e in entries:
         check_known(e.doc, cols, str(e.path))
+        check_diagnostic_columns(e.doc, cols, str(e.path))
+        check_diagnostics(e.path, e.doc)  # malformed diagnostics stop the build before anything is written
     assign_slugs(entries)
     if policies is None:
         pols, unavailable = graph_policies()
@@ -486,4 +470,4 @@ def build_site(results: str | Path | Sequence[str | Path], out: str | Path, *,
     return report
 
 
-__all__ = ["BuildError", "BuildReport", "ConfigError", "build_site", "collect_results"]
+__all__ = ["BuildError", "BuildReport", "ConfigError", "build_site", "collect_results", "metric_cell"]

@@ -67,6 +67,17 @@ class Columns:
         return f"{float(value) * float(m['scale']):.{int(m['decimals'])}f}"
 
 
+def metric_cell(columns: Columns, metric: str, value: float | None, ci: Any = None) -> dict[str, Any]:
+    """A table cell: displayed text, raw sort value, and a CI tooltip/line for PQ."""
+    m = columns.metric(metric)
+    cell: dict[str, Any] = {"text": columns.format(metric, value), "value": value, "title": None, "ci": None}
+    if ci is not None:
+        lo, hi = (columns.format(metric, x) for x in ci)
+        cell["title"] = f"95% CI {lo}–{hi} {m['unit']}".strip()
+        cell["ci"] = f"[{lo}, {hi}]"
+    return cell
+
+
 def load_columns(path: str | Path | None = None) -> Columns:
     """Read and check ``columns.yaml`` (default: the shipped one)."""
     p = Path(path) if path is not None else package_file("columns.yaml")

@@ -1,7 +1,9 @@
 """Results files as pandas DataFrames, one call each.
 
 * :func:`load_results_frames` - one file -> ``{"summary", "per_class", "fn_breakdown",
-  "conflict_views", "conflict_harmonised", "per_conflict", "meta"}``;
+  "conflict_views", "conflict_harmonised", "per_conflict", "meta"}`` plus the diagnostics tables
+  (``pool_recall``, ``pool_recall_groups``, ``calibration``, ``calibration_groups``,
+  ``calibration_reliability``, ``sweeps``; empty when the file has no such section);
 * :func:`load_results_table` - many files (paths or a folder) -> one row per model x oracle x split;
 * :func:`load_per_class_table` - many files -> one row per model x oracle x view x class.
 
@@ -17,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from ..errors import SchemaError
+from .diagnostic_frames import diagnostics_frames
 from .io import RESULTS_FILE, find_results_files, is_results_file, load_results  # noqa: F401 (re-exported)
 
 SUMMARY_COLUMNS = ["model", "adapter", "suite", "suite_version", "dataset", "oracle", "title", "paper_table", "split",
@@ -90,6 +93,7 @@ def frames_from_doc(doc: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
         "conflict_harmonised": _frame(harm),
         "per_conflict": _frame(per_conflict),
         "meta": meta,
+        **diagnostics_frames(doc, ids),
     }
 
 
@@ -97,7 +101,8 @@ def load_results_frames(path: str | Path) -> dict[str, pd.DataFrame]:
     """Load, migrate and validate one results file (or a folder with ``results.json``) as DataFrames.
 
     Keys: ``summary`` (model x oracle x split: pq, sq, rq, n, pq_lo, pq_hi, miou), ``per_class``,
-    ``fn_breakdown``, ``conflict_views``, ``conflict_harmonised``, ``per_conflict``, ``meta`` (one row).
+    ``fn_breakdown``, ``conflict_views``, ``conflict_harmonised``, ``per_conflict``, ``meta`` (one row),
+    and the diagnostics tables of :func:`ovbench.results.diagnostic_frames.diagnostics_frames`.
     """
     return frames_from_doc(load_results(path, validate=True))
 

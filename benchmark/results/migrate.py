@@ -1,12 +1,18 @@
 """Upgrade results documents written under older schema versions, one function per step.
 
-Version 1 is the first schema, so :data:`MIGRATIONS` is empty today. A schema bump to version 2 is:
+Steps (``@step(from_version)``, each pure: it gets a deep copy and returns the next version):
 
-1. write ``schema/v2.json`` and set ``validate.CURRENT_SCHEMA_VERSION = 2``;
-2. add one function here, decorated ``@step(1)``, that turns a v1 dict into a v2 dict (pure: it
-   gets a deep copy, returns the new dict with ``schema_version = 2``);
-3. keep a v1 file in ``tests/fixtures/historic/``: ``tests/unit/test_results_migrate.py`` loads
-   every historic file, migrates it and validates the result against the current schema.
+* ``1 -> 2`` (:func:`v1_to_v2`): schema 2 checks the diagnostics sections ``pool_recall``,
+  ``calibration`` and ``sweeps`` against the diagnostics fragment; version 1 left ``diagnostics``
+  free-form. Sections that already follow the fragment (everything ovbench's runner wrote) are
+  kept as they are; a section under one of these names that does not is kept too, renamed
+  ``legacy_v1_<name>`` (free-form, as in v1), so that every valid v1 file stays loadable and no
+  data is dropped. Other diagnostics keys are untouched.
+
+A schema bump to version N + 1 is: write ``schema/v<N+1>.json`` and set
+``validate.CURRENT_SCHEMA_VERSION``; add one ``@step(N)`` function here; keep a version-N file in
+``tests/fixtures/historic/`` (``tests/unit/test_results_migrate.py`` loads every historic file,
+migrates it and validates the result against the current schema).
 
 Files newer than this ovbench are refused with a message asking to upgrade ovbench.
 """
@@ -15,10 +21,11 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Mapping
+from functools import cache
 from typing import Any
 
 from ..errors import SchemaError
-from .validate import CURRENT_SCHEMA_VERSION
+from .validate import CURRENT_SCHEMA_VERSION, load_schema
 
 Migration = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -61,3 +68,40 @@ def migrate(doc: Mapping[str, Any], *, target: int = CURRENT_SCHEMA_VERSION, sou
             raise SchemaError(f"migration {fn.__name__} did not set schema_version to {version + 1}")
         version += 1
     return out
+
+
+# ---- the steps ----------------------------------------------------------------------------------------
+#: diagnostics sections that schema version 2 checks against its embedded fragment
+V2_DIAGNOSTICS = ("pool_recall", "calibration", "sweeps")
+LEGACY_PREFIX = "legacy_v1_"
+
+
+@cache
+def _v2_fragment_validator() -> Any:
+    import jsonschema
+
+    fragment = load_schema("v2")["$defs"]["diagnostics_fragment"]
+    return jsonschema.validators.validator_for(fragment)(fragment)
+
+
+def follows_v2_fragment(name: str, section: Any) -> bool:
+    """Does diagnostics section `name` follow the diagnostics fragment of schema version 2?"""
+    return _v2_fragment_validator().is_valid({name: section})
+
+
+@step(1)
+def v1_to_v2(doc: dict[str, Any]) -> dict[str, Any]:
+    """Schema 1 -> 2: keep conforming diagnostics sections, rename the others ``legacy_v1_<name>``."""
+    diag = doc.get("diagnostics")
+    if isinstance(diag, dict):
+        renamed: dict[str, Any] = {}
+        for key, value in diag.items():
+            if key in V2_DIAGNOSTICS and not follows_v2_fragment(key, value):
+                new, n = f"{LEGACY_PREFIX}{key}", 2
+                while new in diag or new in renamed:
+                    new, n = f"{LEGACY_PREFIX}{key}_{n}", n + 1
+                key = new
+            renamed[key] = value
+        doc["diagnostics"] = renamed
+    doc["schema_version"] = 2
+    return doc

@@ -17,7 +17,7 @@ from typing import Any
 
 from ..errors import SchemaError
 
-CURRENT_SCHEMA_VERSION = 1
+CURRENT_SCHEMA_VERSION = 2
 RESULTS_KIND = "ovbench-results"
 MAX_ERRORS = 20
 
@@ -100,7 +100,7 @@ def schema_problems(doc: Any, schema_name: str = f"v{CURRENT_SCHEMA_VERSION}") -
 
 def _describe(err: Any) -> str:
     if err.validator == "additionalProperties":
-        return f"{err.message} (this section is strict: see benchmark/results/schema/v1.json)"
+        return f"{err.message} (this section is strict: see benchmark/results/schema/v{CURRENT_SCHEMA_VERSION}.json)"
     if err.validator in ("pattern", "not") and isinstance(err.instance, str):
         return f"{_short(err.instance)} has the wrong form ({err.validator}: {err.validator_value!r})"
     return err.message

@@ -11,10 +11,10 @@ import numpy as np
 
 from .. import __version__
 from ..data.categories import CategorySet
+from ..errors import ConfigError
 from ..metrics.accumulator import PQStats
 from ..oracles.stratify import FNBreakdown
 from ..results.assemble import bootstrap_meta, per_class_rows, split_masks, summarize, summarize_with_ci
-from ..errors import ConfigError
 from ..results.io import write_json_atomic, write_results, write_table_atomic
 from ..suites.suite import Suite
 from .evaluate import ImageResult
@@ -65,8 +65,8 @@ def merge_results(
             fn_total[k] = fn_total[k] + v
         for k, v in r.semantic.items():
             sem_total[k] = v if k not in sem_total else sem_total[k] + v
-        for o, d in r.harmonised.items():
-            slot = harm_total.setdefault(o, {})
+        for key, d in r.harmonised.items():
+            slot = harm_total.setdefault(key, {})
             for h, s in d.items():
                 slot[h] = s if h not in slot else slot[h] + s
         if rec.get("overlays"):
@@ -96,7 +96,7 @@ def merge_results(
         rows += per_class_rows(o.key, totals[o.key], categories, seen=seen, conflict=conflict)
 
     doc: dict[str, Any] = {
-        "schema_version": 1,
+        "schema_version": 2,
         "kind": "ovbench-results",
         "ovbench_version": __version__,
         "created": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),

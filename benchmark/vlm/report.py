@@ -92,7 +92,7 @@ def build_results(
     seen_mask = splits.get("seen")
     rows = per_class_rows(ORACLE_KEY, totals.stats, categories, seen=seen_mask)
     results: dict[str, Any] = {
-        "schema_version": 1,
+        "schema_version": 2,
         "kind": "ovbench-results",
         "ovbench_version": __version__,
         "created": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),

@@ -1,13 +1,16 @@
 """The built leaderboard in a real headless Chromium (Debian's /usr/bin/chromium, driven by
-Playwright's sync API; no `playwright install`): table rows, sorting, a model link, a hostile
-model name shown as text, no script errors, and screenshots under the pytest tmp dir."""
+Playwright's sync API; no `playwright install`): table rows, sorting, a model link, the model
+page's diagnostics section, a hostile model name shown as text, no script errors, and screenshots
+under the pytest tmp dir."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import unquote, urlparse
 
 import pytest
 import yaml
+
 from ovbench.leaderboard.build import build_site
 
 pytestmark = pytest.mark.browser
@@ -94,6 +97,29 @@ def test_leaderboard_in_chromium(browser_page):
     assert [int(x) for x in fn_seg] == sorted((int(x) for x in fn_seg), reverse=True)
     page.screenshot(path=str(shots / "model.png"), full_page=True)
 
+    # its diagnostics: the three sections, their plots, a sortable class table, the tuned-on-eval banner, CSV links
+    diag = page.locator("#diagnostics")
+    diag.scroll_into_view_if_needed()
+    assert diag.is_visible()
+    for sid in ("#diag-pool-recall", "#diag-calibration", "#diag-sweeps", "#tuned-banner"):
+        assert page.locator(sid).is_visible(), sid
+    assert "Tuned on the evaluation set." in page.locator("#tuned-banner").inner_text()
+    sizes = page.locator("#diagnostics img").evaluate_all("(imgs) => imgs.map(i => [i.naturalWidth, i.getBoundingClientRect().width])")
+    assert len(sizes) == 6 and all(w > 0 and shown > 150 for w, shown in sizes), sizes  # loaded and drawn at a readable size
+    assert page.locator("#pool-recall-groups tbody tr").count() == 7
+    discarded = page.locator("#pool-recall-classes thead th", has_text="Discarded").first
+    discarded.locator("button").click()
+    col = page.locator("#pool-recall-classes thead th").evaluate_all("(ths) => ths.findIndex(t => t.textContent.trim() === 'Discarded')")
+    values = page.locator(f"#pool-recall-classes tbody tr td:nth-child({col + 1})").evaluate_all(
+        "(tds) => tds.map(t => parseFloat(t.getAttribute('data-value')))")
+    assert len(values) == 8 and values == sorted(values, reverse=True)
+    for href in page.locator("#diagnostics a.csv").evaluate_all("(as) => as.map(a => a.href)"):
+        assert href.startswith("file://") and Path(unquote(urlparse(href).path)).is_file(), href
+    top = page.evaluate("() => document.querySelector('#diagnostics').getBoundingClientRect().top + window.scrollY")
+    box = diag.bounding_box()
+    page.screenshot(path=str(shots / "model_diagnostics.png"), full_page=True,
+                    clip={"x": box["x"], "y": top, "width": box["width"], "height": box["height"]})
+
     # the hostile model's page: its name is text, nothing ran
     page.goto((site / "models" / "fixture-hostile.html").as_uri())
     assert page.locator("h1").inner_text() == EVIL
@@ -107,6 +133,6 @@ def test_leaderboard_in_chromium(browser_page):
 
     assert events["dialogs"] == [], "a script from a results file ran"
     assert events["errors"] == [] and events["failed"] == []
-    for name in ("index", "model", "hostile", "taxonomy"):
+    for name in ("index", "model", "model_diagnostics", "hostile", "taxonomy"):
         assert (shots / f"{name}.png").stat().st_size > 10_000
     print(f"screenshots: {shots}")

@@ -11,6 +11,7 @@ from urllib.parse import unquote, urlparse
 
 import pytest
 import yaml
+
 from ovbench.cli import main
 from ovbench.errors import ConfigError, OvbenchError
 from ovbench.leaderboard.build import BuildError, build_site
@@ -57,6 +58,10 @@ def test_pages_and_data_files(site):
     assert copied == json.loads((GOOD / "fixture-model-a" / "results.json").read_text())
     for name in ("leaderboard.csv", "leaderboard.json", "paper_tables.json", "taxonomy_policies.json"):
         assert (site / "data" / name).is_file(), name
+    for slug in ("fixture-model-a", "fixture-hostile"):
+        for name in ("pool_recall", "calibration", "sweeps"):
+            assert (site / "data" / slug / f"diagnostics_{name}.csv").is_file(), (slug, name)
+    assert not list((site / "data" / "fixture-model-b").glob("diagnostics_*"))
     assert len(list((site / "models" / "fixture-model-a" / "overlays").glob("*.png"))) == 8
     assert list((site / "plots").glob("pq_over_time_*.svg"))
     assert json.loads((site / "ovbench-site.json").read_text())["generator"].startswith("ovbench")
@@ -97,6 +102,9 @@ def test_hostile_strings_are_escaped_everywhere(site):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in hostile
     assert "&lt;img src=x onerror=&#34;alert(2)&#34;&gt; &amp; &#34;quotes&#34;" in hostile
     assert "pillow&lt;script&gt;alert(3)&lt;/script&gt;" in hostile
+    hostile_diag = hostile.split('id="diagnostics"')[1]
+    assert "pillow&lt;script&gt;alert(3)&lt;/script&gt;" in hostile_diag.split('id="diag-calibration"')[0]  # pool_recall classes
+    assert "&lt;b&gt;probe&lt;/b&gt;.note" in hostile_diag and "&lt;img src=x onerror=alert(4)&gt;" in hostile_diag
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in (site / "index.html").read_text()
     for svg in site.rglob("*.svg"):
         assert "<script" not in svg.read_text()
@@ -119,7 +127,13 @@ def test_model_page_sections(site):
     html = (site / "models" / "fixture-model-a.html").read_text()
     for section in ('id="oracles"', 'id="per-class"', 'id="conflicts"', 'id="overlays"', 'id="diagnostics"'):
         assert section in html
-    assert "discarded_valid_mask_rate" in html and "pillow_cushion" in html
+    assert "pillow_cushion" in html
+    diag = html.split('id="diagnostics"')[1]
+    for section in ('id="diag-pool-recall"', 'id="diag-calibration"', 'id="diag-sweeps"', 'id="tuned-banner"', 'id="diag-other"'):
+        assert section in diag
+    assert 'id="sweeps-ensemble"' in diag and 'src="fixture-model-a/diag_ensemble.svg"' in diag  # fixture has an ensemble sweep
+    assert "third_party_probe.score" in diag and "0.31" in diag  # free-form keys: key/value rows
+    assert "discarded_rate" not in diag  # the shipped sections are not flattened into key/value rows
     b = (site / "models" / "fixture-model-b.html").read_text()
     assert 'id="overlays"' not in b and 'id="diagnostics"' not in b
 
@@ -252,6 +266,7 @@ def test_paper_numbers_next_to_results_on_the_papers_dataset(tmp_path):
     path, doc = _copy_results(tmp_path, "fixture-model-a")
     doc["dataset"]["name"] = "ade20k_panoptic_val"
     doc["model"].update(name="FC-CLIP", release_date=None)
+    del doc["diagnostics"]  # rendered in test_leaderboard_diagnostics.py; not needed here
     path.write_text(json.dumps(doc))
     report = build_site(path, tmp_path / "s", policies=[])
     index = (tmp_path / "s" / "index.html").read_text()

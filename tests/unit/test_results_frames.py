@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from ovbench.errors import SchemaError
 from ovbench.results import load_per_class_table, load_results_frames, load_results_table
 
@@ -39,3 +40,15 @@ def test_empty_folder_is_an_error(tmp_path):
         load_results_table(tmp_path)
     with pytest.raises(SchemaError, match="no such file"):
         load_results_table(tmp_path / "missing")
+
+
+def test_diagnostics_frames():
+    fr = load_results_frames(GOOD / "fixture-model-a")
+    assert len(fr["pool_recall"]) == 8 and {"model", "category_id", "discarded_rate"} <= set(fr["pool_recall"].columns)
+    assert list(fr["pool_recall_groups"].group) == ["all", "things", "stuff", "seen", "unseen", "conflict", "clean"]
+    assert len(fr["calibration_reliability"]) == 20 and fr["calibration_groups"].group.iloc[0] == "all"
+    sw = fr["sweeps"]
+    assert set(sw.sweep) == {"thresholds", "ensemble"} and (sw.sweep == "thresholds").sum() == 50
+    assert sw.groupby("sweep").is_best_tuned_on_eval.sum().to_dict() == {"ensemble": 1, "thresholds": 1}
+    b = load_results_frames(GOOD / "fixture-model-b")  # no diagnostics: empty frames, same keys
+    assert b["pool_recall"].empty and b["sweeps"].empty and set(b) == set(fr)

@@ -1,4 +1,5 @@
-"""The results JSON Schema (v1): good fixtures pass, each bad fixture fails with a JSON path."""
+"""The results JSON Schema (v2): good fixtures pass, each bad fixture fails with a JSON path; the
+diagnostics sections follow the embedded fragment, other diagnostics keys stay free-form."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ import math
 from pathlib import Path
 
 import pytest
+
 from ovbench.errors import SchemaError
 from ovbench.results.io import load_results, write_results
-from ovbench.results.validate import load_schema, schema_problems, validate_results
+from ovbench.results.validate import CURRENT_SCHEMA_VERSION, load_schema, schema_problems, validate_results
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "results"
 GOOD = sorted((FIX / "good").glob("*/results.json"))
@@ -19,6 +21,8 @@ BAD = sorted((FIX / "bad").glob("*.json"))
 # bad fixture -> the JSON path its error must name
 EXPECTED_PATH = {
     "ci_reversed": "$.oracles.baseline.splits.all.pq_ci95",
+    "diagnostics_recall_above_one": "$.diagnostics.pool_recall.groups.all.pool_recall",
+    "diagnostics_sweeps_not_tuned_flag": "$.diagnostics.sweeps.tuned_on_evaluation_set",
     "javascript_url": "$.model.paper",
     "missing_model": "$: 'model' is a required property",
     "n_zero_with_pq": "$.oracles.baseline.splits.all.pq",
@@ -41,7 +45,7 @@ def test_schema_is_draft_2020_12_and_valid():
 @pytest.mark.parametrize("path", GOOD, ids=lambda p: p.parent.name)
 def test_good_fixtures_validate(path):
     doc = load_results(path, validate=True)
-    assert doc["schema_version"] == 1
+    assert doc["schema_version"] == CURRENT_SCHEMA_VERSION == 2
 
 
 def test_every_bad_fixture_is_listed():
@@ -57,8 +61,8 @@ def test_bad_fixtures_fail_with_json_path(path):
     assert EXPECTED_PATH[path.stem] in msg.splitlines()[0]
 
 
-def _good_doc():
-    return json.loads(GOOD[0].read_text())
+def _good_doc(name: str = "fixture-hostile"):
+    return json.loads((FIX / "good" / name / "results.json").read_text())
 
 
 def test_nan_in_memory_is_rejected_with_its_path():
@@ -89,7 +93,7 @@ def test_infinity_in_free_form_section_is_rejected():
         (lambda d: d["per_class"][0].__setitem__("tp", 1.5), "$.per_class[0].tp"),
         (lambda d: d["model"].__setitem__("release_date", "2024-13-01"), "$.model.release_date"),
         (lambda d: d["environment"].__setitem__("gpu", {"nested": "object"}), "$.environment.gpu"),
-        (lambda d: d.__setitem__("schema_version", 2), "$.schema_version"),
+        (lambda d: d.__setitem__("schema_version", 1), "$.schema_version"),
         (lambda d: d.__setitem__("kind", "something-else"), "$.kind"),
     ],
 )
@@ -124,3 +128,52 @@ def test_ci_and_bootstrap_section_are_optional():
         for st in o["splits"].values():
             st.pop("pq_ci95", None)
     validate_results(copy.deepcopy(doc))
+
+
+# ---- diagnostics (new in v2) -------------------------------------------------------------------------
+def test_v2_embeds_the_diagnostics_fragment_verbatim():
+    """v2.json holds a frozen copy of benchmark/diagnostics/schema.json: if the fragment changes, the
+    results schema must change with it (a new schema version once v2 is published)."""
+    from importlib import resources
+
+    fragment = json.loads(resources.files("ovbench.diagnostics").joinpath("schema.json").read_text())
+    assert load_schema("v2")["$defs"]["diagnostics_fragment"] == fragment, (
+        "benchmark/diagnostics/schema.json differs from $defs.diagnostics_fragment of benchmark/results/schema/v2.json")
+    assert load_schema("v2")["properties"]["schema_version"] == {"const": 2}
+
+
+@pytest.mark.parametrize(
+    "mutate, where",
+    [
+        (lambda g: g["pool_recall"]["per_class"][0].__setitem__("n", -1), "$.diagnostics.pool_recall.per_class[0].n"),
+        (lambda g: g["pool_recall"]["groups"].__setitem__("everything", g["pool_recall"]["groups"]["all"]),
+         "$.diagnostics.pool_recall.groups"),
+        (lambda g: g["pool_recall"].pop("iou_histogram"), "$.diagnostics.pool_recall: 'iou_histogram' is a required property"),
+        (lambda g: g["calibration"]["overall"].__setitem__("ece", "low"), "$.diagnostics.calibration.overall.ece"),
+        (lambda g: g["calibration"]["histogram"]["matched"].__setitem__(3, 2.5), "$.diagnostics.calibration.histogram.matched[3]"),
+        (lambda g: g["sweeps"]["thresholds"]["table"][4]["splits"].__setitem__("clean", {"pq": 0.1, "sq": 0.1, "rq": 1, "n": 1}),
+         "$.diagnostics.sweeps.thresholds.table[4].splits"),
+        (lambda g: g["sweeps"]["thresholds"]["best"].__setitem__("tuned_on_evaluation_set", False),
+         "$.diagnostics.sweeps.thresholds.best"),
+        (lambda g: g["sweeps"]["ensemble"].__setitem__("grid", "diagonal"), "$.diagnostics.sweeps.ensemble.grid"),
+        (lambda g: g.__setitem__("tool", {"f": "<function f at 0x7f00aa>"}), "$.diagnostics.tool.f"),
+    ],
+)
+def test_malformed_diagnostics_fail_at_their_path(mutate, where):
+    doc = _good_doc("fixture-model-a")
+    mutate(doc["diagnostics"])
+    with pytest.raises(SchemaError) as exc:
+        validate_results(doc)
+    assert str(exc.value).startswith(where), str(exc.value)
+
+
+def test_diagnostics_sections_are_optional_and_other_keys_free_form():
+    doc = _good_doc("fixture-model-a")
+    validate_results(doc)
+    for name in ("pool_recall", "calibration", "sweeps"):
+        d = copy.deepcopy(doc)
+        del d["diagnostics"][name]
+        validate_results(d)
+    doc["diagnostics"] = {"vlm_segmentation": {"num_images": 3, "segment_accuracy": None},
+                          "legacy_v1_pool_recall": {"rate": 0.3, "rows": [[1, 2], {"a": "b"}]}}
+    validate_results(doc)

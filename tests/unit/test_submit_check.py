@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from ovbench.cli import main
 from ovbench.errors import SubmissionError
 from ovbench.submit.check import check_submission, load_standards, published_suite
