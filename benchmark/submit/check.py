@@ -4,7 +4,7 @@
 A submission is
 
 * ``adapters/<name>/submission.yaml`` - the model's manifest (``schema/submission-v1.json``);
-* ``leaderboard/results/<name>/*.json`` - its results file(s) (``schema/v1.json``), where
+* ``leaderboard/results/<name>/*.json`` - its results file(s) (the current ``schema/v<N>.json``, older versions migrated), where
   ``<name>`` is the adapter name (``model.adapter``).
 
 Rules (every problem found is reported, not only the first):
