@@ -567,7 +567,7 @@ def _categories_json(cats: CategorySet) -> list[dict[str, Any]]:
 
 
 def _run_chunks(fn: Any, tasks: list[Any], workers: int | None) -> list[Any]:
-    from ..metrics.pq_eval import default_workers
+    from ..workers import default_workers
 
     workers = default_workers() if workers is None else max(1, int(workers))
     if workers == 1 or len(tasks) <= 1:

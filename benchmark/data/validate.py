@@ -118,7 +118,7 @@ def validate_dataset(dataset: Any, *, workers: int | None = None, chunk_size: in
     naming the file on the first problem; returns counts of the tolerated ADE20K quirks."""
     import multiprocessing
 
-    from ..metrics.pq_eval import default_workers
+    from ..workers import default_workers
 
     recs = dataset.records
     items = [(r.image_id, r.png_name, r.height, r.width, r.segments) for r in recs]

@@ -36,6 +36,7 @@ from ..data.categories import CategorySet
 from ..data.png_io import decode_panoptic_rgb, read_png_bytes
 from ..data.validate import iter_records
 from ..errors import DatasetError, PredictionError
+from ..workers import default_workers
 from .accumulator import PQResult, PQStats
 from .histogram import joint_histogram_rgb
 from .matching import add_match, match_overlaps, overlaps_from_joint
@@ -309,14 +310,6 @@ def _chunks(items: Iterable[_Item], size: int) -> Iterator[list[_Item]]:
     it = iter(items)
     while chunk := list(itertools.islice(it, size)):
         yield chunk
-
-
-def default_workers() -> int:
-    """Worker processes to use: the CPUs this process may run on."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
 
 
 def evaluate(

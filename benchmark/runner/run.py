@@ -218,7 +218,7 @@ def _process_all(todo: list[str], already: int, options: RunOptions, *, parallel
                 bar.update(1)
             return
         ctx = mp.get_context("fork")
-        with ctx.Pool(options.workers) as pool:
+        with ctx.Pool(options.workers, initializer=_one_blas_thread) as pool:
             if parallel_safe:
                 for _ in pool.imap_unordered(_predict_and_evaluate, todo, chunksize=1):
                     bar.update(1)
@@ -237,6 +237,13 @@ def _process_all(todo: list[str], already: int, options: RunOptions, *, parallel
                     bar.update(1)
     finally:
         bar.close()
+
+
+def _one_blas_thread() -> None:
+    """Worker processes already use every core: one BLAS/OpenMP thread each avoids oversubscription."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
 
 
 def _adapter():  # type: ignore[no-untyped-def]
