@@ -41,6 +41,7 @@ from .counts import (
     keyed_from_counts,
     merge_class_tables,
     merge_keyed,
+    per_class_rows,
     quantize,
     ratio,
 )
@@ -165,17 +166,7 @@ class Calibration(Diagnostic):
 
     def rows(self, total: dict[str, Any], categories: Any, views: Any) -> list[dict[str, Any]]:
         d = dense_class_table(total["classes"], len(categories), CLASS_FIELDS)
-        seen = views.seen_mask(categories) if views is not None else None
-        conflict = views.conflict_mask(categories) if views is not None else None
-        out = []
-        for k in np.nonzero(d["matched"] > 0)[0].tolist():
-            c = categories.categories[k]
-            row: dict[str, Any] = {"category_id": int(c.id), "name": c.name, "isthing": bool(c.isthing),
-                                   "seen": None if seen is None else bool(seen[k]),
-                                   "conflict": None if conflict is None else bool(conflict[k])}
-            row.update(class_rates({f: int(d[f][k]) for f in CLASS_FIELDS}))
-            out.append(row)
-        return out
+        return per_class_rows(d, "matched", CLASS_FIELDS, class_rates, categories, views)
 
 
 def class_rates(c: Mapping[str, int]) -> dict[str, Any]:

@@ -121,3 +121,20 @@ def class_groups(categories: Any, views: Any) -> dict[str, np.ndarray]:
     if conflict is not None:
         groups["conflict"], groups["clean"] = conflict, ~conflict
     return groups
+
+
+def per_class_rows(d: Mapping[str, np.ndarray], present: str, fields: Sequence[str], rates: Any, categories: Any,
+                   views: Any) -> list[dict[str, Any]]:
+    """One row per class with ``d[present] > 0``: identity, seen/conflict flags (None when the
+    dataset has no taxonomy view) and ``rates({field: count})``."""
+    seen = views.seen_mask(categories) if views is not None else None
+    conflict = views.conflict_mask(categories) if views is not None else None
+    out = []
+    for k in np.nonzero(d[present] > 0)[0].tolist():
+        c = categories.categories[k]
+        row: dict[str, Any] = {"category_id": int(c.id), "name": c.name, "isthing": bool(c.isthing),
+                               "seen": None if seen is None else bool(seen[k]),
+                               "conflict": None if conflict is None else bool(conflict[k])}
+        row.update(rates({f: int(d[f][k]) for f in fields}))
+        out.append(row)
+    return out

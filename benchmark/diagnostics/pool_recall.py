@@ -48,6 +48,7 @@ from .counts import (
     keyed_from_counts,
     merge_class_tables,
     merge_keyed,
+    per_class_rows,
     quantize,
     ratio,
 )
@@ -152,18 +153,7 @@ class PoolRecall(Diagnostic):
         }
 
     def rows(self, total: dict[str, Any], categories: Any, views: Any) -> list[dict[str, Any]]:
-        d = self._dense(total, len(categories))
-        seen = views.seen_mask(categories) if views is not None else None
-        conflict = views.conflict_mask(categories) if views is not None else None
-        out = []
-        for k in np.nonzero(d["n"] > 0)[0].tolist():
-            c = categories.categories[k]
-            row: dict[str, Any] = {"category_id": int(c.id), "name": c.name, "isthing": bool(c.isthing),
-                                   "seen": None if seen is None else bool(seen[k]),
-                                   "conflict": None if conflict is None else bool(conflict[k])}
-            row.update(rates({f: int(d[f][k]) for f in FIELDS}))
-            out.append(row)
-        return out
+        return per_class_rows(self._dense(total, len(categories)), "n", FIELDS, rates, categories, views)
 
 
 def rates(c: Mapping[str, int]) -> dict[str, Any]:
