@@ -149,6 +149,28 @@ class PQStats:
             iou_q,
         )
 
+    def to_sparse_json(self) -> dict[str, list[Any]]:
+        """Only the classes with a nonzero count (compact per-image shards)."""
+        idx = np.nonzero((self.tp > 0) | (self.fp > 0) | (self.fn > 0))[0]
+        return {
+            "idx": idx.tolist(),
+            "tp": self.tp[idx].tolist(),
+            "fp": self.fp[idx].tolist(),
+            "fn": self.fn[idx].tolist(),
+            "iou_q": [str(int(self.iou_q[i])) for i in idx],
+        }
+
+    @classmethod
+    def from_sparse_json(cls, d: Mapping[str, Sequence[Any]], num_classes: int) -> PQStats:
+        s = cls.zeros(num_classes)
+        idx = np.asarray(d["idx"], dtype=np.int64)
+        s.tp[idx] = d["tp"]
+        s.fp[idx] = d["fp"]
+        s.fn[idx] = d["fn"]
+        for i, q in zip(idx.tolist(), d["iou_q"]):
+            s.iou_q[i] = int(q)
+        return s
+
     @classmethod
     def sum(cls, items: Sequence[PQStats], num_classes: int) -> PQStats:
         out = cls.zeros(num_classes)

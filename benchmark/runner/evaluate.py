@@ -36,10 +36,10 @@ class ImageResult:
     def to_json(self) -> dict[str, Any]:
         return {
             "image_id": self.image_id,
-            "pq": {k: sparse_stats(v) for k, v in self.pq.items()},
+            "pq": {k: v.to_sparse_json() for k, v in self.pq.items()},
             "fn": {k: v.to_json() for k, v in self.fn.items()},
             "semantic": {k: v.to_json() for k, v in self.semantic.items()},
-            "harmonised": {o: {h: sparse_stats(s) for h, s in d.items()} for o, d in self.harmonised.items()},
+            "harmonised": {o: {h: s.to_sparse_json() for h, s in d.items()} for o, d in self.harmonised.items()},
             "diagnostics": self.diagnostics,
             "seconds": self.seconds,
         }
@@ -51,36 +51,13 @@ class ImageResult:
         hs = harmonised_sizes or {}
         return cls(
             image_id=str(d["image_id"]),
-            pq={k: dense_stats(v, num_classes) for k, v in d["pq"].items()},
+            pq={k: PQStats.from_sparse_json(v, num_classes) for k, v in d["pq"].items()},
             fn={k: FNBreakdown.from_json(v) for k, v in d.get("fn", {}).items()},
             semantic={k: SemanticStats.from_json(v) for k, v in d.get("semantic", {}).items()},
-            harmonised={o: {h: dense_stats(s, hs[h]) for h, s in v.items()} for o, v in d.get("harmonised", {}).items()},
+            harmonised={o: {h: PQStats.from_sparse_json(s, hs[h]) for h, s in v.items()} for o, v in d.get("harmonised", {}).items()},
             diagnostics=dict(d.get("diagnostics", {})),
             seconds=dict(d.get("seconds", {})),
         )
-
-
-def sparse_stats(s: PQStats) -> dict[str, list]:
-    """Per-image stats keep only classes with a nonzero count (compact shards)."""
-    idx = np.nonzero((s.tp > 0) | (s.fp > 0) | (s.fn > 0))[0]
-    return {
-        "idx": idx.tolist(),
-        "tp": s.tp[idx].tolist(),
-        "fp": s.fp[idx].tolist(),
-        "fn": s.fn[idx].tolist(),
-        "iou_q": [str(int(s.iou_q[i])) for i in idx],
-    }
-
-
-def dense_stats(d: Mapping[str, Sequence[Any]], num_classes: int) -> PQStats:
-    s = PQStats.zeros(num_classes)
-    idx = np.asarray(d["idx"], dtype=np.int64)
-    s.tp[idx] = d["tp"]
-    s.fp[idx] = d["fp"]
-    s.fn[idx] = d["fn"]
-    for i, q in zip(idx.tolist(), d["iou_q"]):
-        s.iou_q[i] = int(q)
-    return s
 
 
 @dataclass(frozen=True)

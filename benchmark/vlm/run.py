@@ -23,7 +23,7 @@ from ..metrics.accumulator import PQStats
 from ..results.io import write_json_atomic
 
 ORACLE_KEY = "vlm_segmentation"
-SHARD_VERSION = 1
+SHARD_VERSION = 2  # 2: sparse stats keyed "idx" (PQStats.to_sparse_json)
 
 
 @dataclass
@@ -59,34 +59,13 @@ def shard_name(image_id: str) -> str:
     return f"{safe}-{hashlib.sha1(image_id.encode()).hexdigest()[:8]}.json"
 
 
-def stats_to_sparse(stats: PQStats) -> dict[str, list[Any]]:
-    k = np.nonzero((stats.tp + stats.fp + stats.fn) > 0)[0]
-    return {
-        "k": k.tolist(),
-        "tp": stats.tp[k].tolist(),
-        "fp": stats.fp[k].tolist(),
-        "fn": stats.fn[k].tolist(),
-        "iou_q": [str(int(stats.iou_q[i])) for i in k],
-    }
-
-
-def stats_from_sparse(d: dict[str, list[Any]], num_classes: int) -> PQStats:
-    s = PQStats.zeros(num_classes)
-    for j, k in enumerate(d["k"]):
-        s.tp[k] = d["tp"][j]
-        s.fp[k] = d["fp"][j]
-        s.fn[k] = d["fn"][j]
-        s.iou_q[k] = int(d["iou_q"][j])
-    return s
-
-
 def _outcome_record(outcome: Any, categories: Any, fingerprint: str) -> dict[str, Any]:
     gt_ids = [int(g) for g in outcome.segments.gt_index]
     return {
         "version": SHARD_VERSION,
         "fingerprint": fingerprint,
         "image_id": outcome.image_id,
-        "stats": stats_to_sparse(outcome.stats),
+        "stats": outcome.stats.to_sparse_json(),
         "num_segments": outcome.segments.num_segments,
         "num_correct": outcome.num_correct,
         "num_empty_masks": outcome.num_empty_masks,
@@ -146,7 +125,7 @@ def _load_shard(path: Path, fingerprint: str) -> dict[str, Any] | None:
 
 
 def _accumulate(totals: RunTotals, rec: dict[str, Any], K: int, cat_ids: np.ndarray) -> None:
-    s = stats_from_sparse(rec["stats"], K)
+    s = PQStats.from_sparse_json(rec["stats"], K)
     totals.stats += s
     totals.num_images += 1
     totals.num_segments += int(rec["num_segments"])
@@ -155,7 +134,7 @@ def _accumulate(totals: RunTotals, rec: dict[str, Any], K: int, cat_ids: np.ndar
     totals.num_crowd_skipped += int(rec["num_crowd"])
     totals.num_empty_gt_skipped += int(rec["num_empty_gt"])
     iou = s.iou_sum
-    for j, k in enumerate(rec["stats"]["k"]):
+    for j, k in enumerate(rec["stats"]["idx"]):
         totals.per_image_rows.append({
             "oracle": ORACLE_KEY, "image_id": rec["image_id"], "category_id": int(cat_ids[k]),
             "tp": int(rec["stats"]["tp"][j]), "fp": int(rec["stats"]["fp"][j]), "fn": int(rec["stats"]["fn"][j]),

@@ -60,3 +60,14 @@ def test_unknown_category_and_unlisted_id_raise():
     bad = PanopticMap(np.array([[1, 3]], dtype=np.int32), (SegmentInfo(1, 1, False, 1),))
     with pytest.raises(PredictionError, match="not in the JSON"):
         match_image(gt, bad, CATS)
+
+
+def test_sparse_json_round_trip_is_exact():
+    from ovbench.metrics.accumulator import PQStats
+
+    s = PQStats.zeros(5)
+    s.tp[1], s.fp[3], s.fn[1] = 2, 1, 4
+    s.iou_q[1] = (1 << 53) + 12345678901234567  # beyond float precision: must survive exactly
+    d = s.to_sparse_json()
+    assert d["idx"] == [1, 3]
+    assert PQStats.from_sparse_json(d, 5) == s
