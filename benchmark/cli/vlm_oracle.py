@@ -87,7 +87,13 @@ def _device(name: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..vlm.dataset_access import categories_with_synonyms, dataset_summary, open_dataset, seen_ids
+    from ..vlm.dataset_access import (
+        categories_with_synonyms,
+        dataset_summary,
+        open_dataset,
+        seen_ids,
+        taxonomy_section,
+    )
     from ..vlm.dense import make_dense_encoder
     from ..vlm.loading import VLMSpec, load_tokenizer, load_vlm, register_model_config
     from ..vlm.pipeline import OracleConfig, VLMOracle
@@ -140,8 +146,7 @@ def run(args: argparse.Namespace) -> int:
                         resume=not args.no_resume, progress=not args.no_progress)
 
     model_info = describe_model(args.model, args.pretrained, loaded.weights_sha256, notes=f"weights: {loaded.weights_source}")
-    tax_name = {"ade20k_150": "coco133__ade150", "coco_panoptic_133": "coco133__coco133"}.get(list_name or "", f"coco133__{dataset.name}")
-    taxonomy = {"name": tax_name, "sha256": tax_sha, "seen_protocol": protocol, "num_seen": len(seen)}
+    taxonomy = taxonomy_section(list_name, seen, protocol, tax_sha)
     results, rows, per_image = build_results(
         model=model_info, dataset=dataset_summary(dataset, totals.num_images), categories=categories, totals=totals,
         seen=seen, taxonomy=taxonomy, inference=inference,

@@ -2,16 +2,14 @@
 
 ``open_dataset(name, root)``: a path to a COCO-panoptic JSON (PNG folder = the JSON's path without
 ``.json``; images under ``root`` or a sibling ``images/`` folder), else the dataset catalog
-(``ovbench.data.catalog.get_dataset``), else the detectron2 layouts of ADE20K / COCO panoptic val
-under ``root`` (fallback while the catalog is not available).
+(``ovbench.data.catalog.get_dataset``).
 
 ``categories_with_synonyms`` attaches FC-CLIP synonyms from the matching shipped class list;
-``seen_ids`` gives the seen classes (taxonomy graph if available, else FC-CLIP's synonym rule).
+``seen_ids`` gives the seen classes from the taxonomy graph.
 """
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +17,7 @@ from ..data.categories import Category, CategorySet
 from ..data.dataset import PanopticDataset
 from ..errors import ConfigError, DatasetError
 
-_LAYOUTS: dict[str, tuple[str, str, str]] = {
-    # name: (json, png dir, image dir), relative to the dataset root (detectron2 layout)
-    "ade20k_panoptic_val": ("ADEChallengeData2016/ade20k_panoptic_val.json", "ADEChallengeData2016/ade20k_panoptic_val",
-                            "ADEChallengeData2016/images/validation"),
-    "coco_panoptic_val": ("coco/annotations/panoptic_val2017.json", "coco/panoptic_val2017", "coco/val2017"),
-}
+SOURCE = "coco_panoptic_133"  # the training taxonomy of the models the paper studies
 
 
 def open_dataset(name: str, root: str | Path | None = None) -> PanopticDataset:
@@ -36,19 +29,9 @@ def open_dataset(name: str, root: str | Path | None = None) -> PanopticDataset:
         png_dir = p.with_suffix("")
         image_dir = Path(root) if root else (p.parent / "images")
         return PanopticDataset(p.stem, p, png_dir, image_dir)
-    try:
-        from ..data.catalog import get_dataset  # the dataset catalog (ovbench.data.catalog)
-    except ImportError:
-        return _fallback_layout(name, root)
+    from ..data.catalog import get_dataset
+
     return get_dataset(name, root)
-
-
-def _fallback_layout(name: str, root: str | Path | None) -> PanopticDataset:
-    if name not in _LAYOUTS:
-        raise ConfigError(f"unknown dataset {name!r}; known: {', '.join(_LAYOUTS)} or a path to a COCO-panoptic JSON")
-    base = Path(root) if root else Path("datasets")
-    js, png, img = _LAYOUTS[name]
-    return PanopticDataset(name, base / js, base / png, base / img)
 
 
 def categories_with_synonyms(categories: CategorySet) -> tuple[CategorySet, str | None]:
@@ -65,48 +48,29 @@ def categories_with_synonyms(categories: CategorySet) -> tuple[CategorySet, str 
 SEEN_PROTOCOLS = ("fcclip_string", "graph_same", "graph_covered", "graph_any")
 
 
-def seen_ids(categories: CategorySet, list_name: str | None, protocol: str = "fcclip_string") -> tuple[frozenset[int], str, str | None]:
-    """(seen dataset ids, protocol name, sha256 of the taxonomy files used).
+def seen_ids(categories: CategorySet, list_name: str | None, protocol: str = "fcclip_string") -> tuple[frozenset[int] | None, str, str]:
+    """(seen dataset ids, protocol name, sha256 of the taxonomy graph), from the taxonomy graph
+    (``ovbench.taxonomy.load_graph().seen_ids``) for the dataset's class list against COCO-133.
+    ``fcclip_string`` is FC-CLIP's rule (64 seen ADE20K-150 classes, the paper's split). A dataset
+    whose classes match no shipped class list has no seen/unseen split (None)."""
+    from ..taxonomy import load_graph
 
-    Asks the taxonomy graph (``ovbench.taxonomy.load_graph().seen_ids``) for the dataset's class
-    list against COCO-133. ``fcclip_string`` (FC-CLIP's rule: a synonym equals a COCO-133 synonym;
-    64 seen ADE20K-150 classes, the paper's split) falls back to :func:`fcclip_seen_ids` when the
-    graph is unavailable or does not cover the class list; the graph protocols need the graph.
-    """
     if protocol not in SEEN_PROTOCOLS:
         raise ConfigError(f"unknown seen/unseen protocol {protocol!r}; choose one of {', '.join(SEEN_PROTOCOLS)}")
+    g = load_graph()
+    if list_name is None:
+        return None, protocol, g.sha256()
     ids = frozenset(int(i) for i in categories.ids)
-    error: Exception | None = None
-    if list_name is not None:
-        try:
-            from ..taxonomy import load_graph
-
-            got = load_graph().seen_ids(target=list_name, source="coco_panoptic_133", protocol=protocol)
-            return frozenset(int(i) for i in got) & ids, protocol, _taxonomy_sha(list_name)
-        except Exception as exc:  # the graph is optional for FC-CLIP's rule
-            error = exc
-    if protocol != "fcclip_string":
-        raise ConfigError(f"seen/unseen protocol {protocol!r} needs the taxonomy graph for the dataset's class list "
-                          f"({list_name or 'no shipped class list matches the dataset'}): {error}")
-    from ..taxonomy.classes import load_class_list
-    from ..taxonomy.seen import fcclip_seen_ids
-
-    coco = load_class_list("coco_panoptic_133")
-    cats, _ = categories_with_synonyms(categories)
-    return fcclip_seen_ids(cats, coco), "fcclip_string", _taxonomy_sha(list_name)
+    if list_name == SOURCE:
+        return ids, protocol, g.sha256()
+    got = g.seen_ids(target=list_name, source=SOURCE, protocol=protocol)
+    return frozenset(int(i) for i in got) & ids, protocol, g.sha256()
 
 
-def _taxonomy_sha(list_name: str | None) -> str | None:
-    from ..taxonomy.classes import taxonomy_dir
-
-    h = hashlib.sha256()
-    for n in ("coco_panoptic_133", list_name):
-        if not n:
-            continue
-        path = Path(taxonomy_dir()) / f"{n}.yaml"
-        if path.is_file():
-            h.update(path.read_bytes())
-    return h.hexdigest()
+def taxonomy_section(list_name: str | None, seen: frozenset[int] | None, protocol: str, sha256: str) -> dict[str, Any]:
+    """The results file's ``taxonomy`` section (named as the runner names it)."""
+    return {"name": f"{SOURCE}__{list_name}" if list_name else "none", "sha256": sha256, "seen_protocol": protocol,
+            "num_seen": None if seen is None else len(seen)}
 
 
 def dataset_summary(dataset: PanopticDataset, num_images: int) -> dict[str, Any]:

@@ -171,7 +171,11 @@ def test_cli_on_generated_ade20k_layout_via_the_catalog(env):
     assert rc == 0
     res = json.loads((out / "results.json").read_text())
     assert res["dataset"]["num_classes"] == 150 and res["taxonomy"]["num_seen"] == 64
-    assert res["taxonomy"]["name"] == "coco133__ade150"
+    from ovbench.taxonomy import load_graph
+
+    # named and hashed as `ovbench run` names them, so both kinds of results line up
+    assert res["taxonomy"]["name"] == "coco_panoptic_133__ade20k_150"
+    assert res["taxonomy"]["sha256"] == load_graph().sha256()
     assert res["suite"]["config"]["prompt_sources"]["policy-table"] == 11
     _assert_schema_valid(res)
     assert res["oracles"]["vlm_segmentation"]["splits"]["unseen"]["n"] >= 0
