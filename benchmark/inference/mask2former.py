@@ -52,57 +52,20 @@ def argmax_owner(probs: np.ndarray, scores: np.ndarray, columns: np.ndarray | No
     probs: [P, Q'] float32 mask probabilities (pixel-major); scores: [Q] float32;
     columns: [Q] indices of the candidates' columns in `probs` (default: all, in order).
     Returns owner [P] int64 (index into `scores`) and the owner's own probability [P] float32.
-
-    When `columns` are increasing (the cache keeps candidates in query order), the products are
-    taken over every column with score -1 for the others, which avoids gathering columns: an
-    excluded column's product is <= 0, so it can only win where every candidate's product is 0,
-    and those pixels are recomputed over the candidates' columns alone. Ties go to the first
-    candidate either way, so the result is identical (tested).
     """
-    P, width = probs.shape
-    owner = np.empty(P, dtype=np.int64)
-    owner_prob = np.empty(P, dtype=np.float32)
-    if columns is None or len(columns) == 0:
-        _argmax_chunks(probs, scores.astype(np.float32), None, owner, owner_prob)
-        return owner, owner_prob
-    columns = np.asarray(columns, dtype=np.int64)
-    if len(columns) > 1 and not (np.diff(columns) > 0).all():
-        _argmax_chunks(probs, scores.astype(np.float32), columns, owner, owner_prob)
-        return owner, owner_prob
-    full = np.full(width, -1.0, dtype=np.float32)
-    full[columns] = scores
-    index = np.full(width, -1, dtype=np.int64)
-    index[columns] = np.arange(len(columns))
-    best = _argmax_chunks(probs, full, None, owner, owner_prob)
-    owner[:] = index[owner]
-    redo = np.flatnonzero(best <= 0)
-    if len(redo):
-        sub = np.take(np.take(probs, redo, axis=0), columns, axis=1)
-        w = np.argmax(sub * scores.astype(np.float32)[None, :], axis=1)
-        owner[redo] = w
-        owner_prob[redo] = sub[np.arange(len(w)), w]
-    return owner, owner_prob
-
-
-def _argmax_chunks(probs: np.ndarray, scores: np.ndarray, columns: np.ndarray | None, owner: np.ndarray,
-                   owner_prob: np.ndarray) -> np.ndarray:
-    """Fill owner / owner_prob with the argmax of ``probs[:, columns] * scores``; returns the [P]
-    float32 winning products."""
     P = probs.shape[0]
     Q = probs.shape[1] if columns is None else len(columns)
-    best = np.empty(P, dtype=np.float32)
-    s = scores[None, :]
+    owner = np.empty(P, dtype=np.int64)
+    owner_prob = np.empty(P, dtype=np.float32)
+    s = scores.astype(np.float32)[None, :]
     for a in range(0, P, PIXEL_CHUNK):
         chunk = probs[a : a + PIXEL_CHUNK]
         if columns is not None:
             chunk = np.take(chunk, columns, axis=1)
-        vals = chunk * s
-        w = np.argmax(vals, axis=1)
-        flat = np.arange(len(w)) * Q + w
+        w = np.argmax(chunk * s, axis=1)
         owner[a : a + PIXEL_CHUNK] = w
-        owner_prob[a : a + PIXEL_CHUNK] = chunk.reshape(-1)[flat]
-        best[a : a + PIXEL_CHUNK] = vals.reshape(-1)[flat]
-    return best
+        owner_prob[a : a + PIXEL_CHUNK] = chunk.reshape(-1)[np.arange(len(w)) * Q + w]
+    return owner, owner_prob
 
 
 def fuse_segments(
