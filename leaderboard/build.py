@@ -282,6 +282,7 @@ def model_context(e: Entry, columns: Columns, reference: Reference, site: Path) 
         "split_headers": [{"label": columns.split(s)["display"], "title": columns.split(s)["description"]} for s in split_keys],
         "metric_titles": {k: v["description"] for k, v in columns.metrics.items()},
         "oracle_rows": oracle_rows, "paper_rows": paper_rows,
+        "semantic_inference_miou": _semantic_inference_miou(d, columns),
         "per_class_oracle": columns.oracle(pc_oracle)["display"], "has_fn_breakdown": bool(fn_rows), "class_rows": class_rows,
         "conflict_sections": conflict_sections, "overlays": overlays,
         "overlay_roles": [{"key": r, "label": role_label(r, columns)} for r in roles],
@@ -400,6 +401,14 @@ def _prepare_out(out: Path) -> Path:
                              " pass another --out")
     out.parent.mkdir(parents=True, exist_ok=True)
     return Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+
+
+def _semantic_inference_miou(doc: Mapping[str, Any], columns: Columns) -> str | None:
+    """mIoU of Mask2Former's semantic inference of the baseline (present when the suite enables it)."""
+    for o in doc["oracles"].values():
+        if o.get("miou_semantic_inference") is not None:
+            return columns.format("miou_semantic_inference", o["miou_semantic_inference"])
+    return None
 
 
 def build_site(results: str | Path | Sequence[str | Path], out: str | Path, *,

@@ -112,8 +112,9 @@ def check_known(doc: Mapping[str, Any], columns: Columns, source: str) -> None:
             if split not in columns.splits:
                 problems.append(f"split {split!r} (oracle {key!r}): add it under 'splits'")
             problems += [f"metric {m!r} ($.oracles.{key}.splits.{split}): add it under 'metrics'" for m in st if m not in columns.metrics]
-        if "miou" in oracle and "miou" not in columns.metrics:
-            problems.append("metric 'miou': add it under 'metrics'")
+        for metric in ("miou", "miou_semantic_inference"):
+            if metric in oracle and metric not in columns.metrics:
+                problems.append(f"metric {metric!r}: add it under 'metrics'")
     for sec in (doc.get("conflict_pq") or {}).values():
         for view, st in (sec.get("views") or {}).items():
             problems += [f"metric {m!r} (conflict view {view!r}): add it under 'metrics'" for m in st if m not in columns.metrics]

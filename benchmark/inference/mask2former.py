@@ -141,11 +141,21 @@ def panoptic_inference(
     return fuse_segments(owner, owner_prob, positive_area, labels, queries, category_ids, isthing, shape, overlap_threshold)
 
 
-def semantic_inference(probs: np.ndarray, class_probs: np.ndarray) -> np.ndarray:
-    """Mask2Former semantic inference: softmax(cls)[:, :C] (void dropped after the softmax)
-    times sigmoid masks, summed over candidates.
+def semantic_weights(class_probs: np.ndarray, prob_eps: float = 0.0) -> np.ndarray:
+    """[N, C] float32 class weights of Mask2Former's semantic inference: the softmax of the class
+    input with the no-object column dropped AFTER the softmax (FC-CLIP / MAFT+ feed
+    ``log(p + eps)``, so the softmax is ``(p + eps) / sum(p + eps)``)."""
+    p = np.asarray(class_probs, dtype=np.float64) + prob_eps
+    p /= p.sum(axis=1, keepdims=True)
+    return p[:, :-1].astype(np.float32)
 
-    probs: [H*W, N] float32 pixel-major mask probabilities; class_probs: [N, C+1].
-    Returns [H*W, C] float32 class scores.
-    """
-    return probs @ class_probs[:, :-1].astype(np.float32)
+
+def semantic_inference(probs: np.ndarray, weights: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Mask2Former semantic inference, ``einsum("qc,qhw->chw", weights, sigmoid(masks))`` in
+    pixel-major form: probs [H*W, N] float32 sigmoid masks, weights [N, C] (see
+    :func:`semantic_weights`). Returns (or adds into `out`) [H*W, C] float32 class scores."""
+    scores = probs @ weights
+    if out is None:
+        return scores
+    out += scores
+    return out

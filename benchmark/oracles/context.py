@@ -125,6 +125,20 @@ class ImageContext:
         return fuse_segments(owner, owner_prob, positive, labels[q], q, self.raw.category_ids, self.column_isthing, self.shape,
                              self.settings.inference.overlap_threshold)
 
+    def semantic_labels(self, chunk: int = 32) -> np.ndarray:
+        """[H*W] int64 class column of Mask2Former's semantic inference over ALL N candidates
+        (argmax of the summed class scores). Resizes every candidate (in chunks of `chunk`), so
+        it costs several times the panoptic oracles; suites enable it with ``semantic_inference``."""
+        from ..inference.mask2former import semantic_inference, semantic_weights
+
+        w = semantic_weights(self.raw.class_probs, self.settings.inference.prob_eps)
+        H, W = self.shape
+        scores = np.zeros((H * W, w.shape[1]), dtype=np.float32)
+        for a in range(0, self.raw.num_queries, chunk):
+            probs, _ = resize_sigmoid_pixel_major(self.raw.mask_logits[a : a + chunk], self.raw.geometry)
+            semantic_inference(probs, w[a : a + chunk], out=scores)
+        return np.argmax(scores, axis=1)
+
     # ---- inference helpers -----------------------------------------------------------------
     def infer(self, queries: np.ndarray, scores: np.ndarray, labels: np.ndarray, gt_index: np.ndarray | None = None) -> PanopticResult:
         """Panoptic inference over `queries` (already class-filtered), in query order.

@@ -72,6 +72,22 @@ class EvalContext:
     diagnostics: Mapping[str, Any] = field(default_factory=dict)  # name -> ovbench.diagnostics.Diagnostic instance
 
 
+SEMANTIC_INFERENCE = "semantic_inference"  # key of the semantic-inference mIoU counts in ImageResult.semantic
+
+
+def semantic_inference_stats(ctx: ImageContext, cats: CategorySet) -> Any:
+    """Confusion counts of Mask2Former's semantic inference (all candidates) against the GT's
+    semantic view (segment categories; VOID ignored)."""
+    from ..metrics.semantic import SemanticStats
+
+    dense_of_column = np.array([cats.index_of(int(c)) for c in ctx.raw.category_ids], dtype=np.int64)
+    pred = dense_of_column[ctx.semantic_labels()]
+    seg_class = np.concatenate([[-1], [cats.index_of(s.category_id) for s in ctx.gt.segments]]).astype(np.int64)
+    s = SemanticStats.zeros(len(cats))
+    s.update_labels(seg_class[ctx.gt_labels], pred)
+    return s
+
+
 def semantic_from_match(m: Any, gt: PanopticMap, pred: PanopticMap, cats: CategorySet) -> Any:
     """The semantic (mIoU) confusion counts of one image, from the match's joint histogram."""
     from ..metrics.semantic import SemanticStats
@@ -113,6 +129,8 @@ def evaluate_image(raw: RawOutput, gt: PanopticMap, ectx: EvalContext, *, keep_p
     if ectx.suite.semantic:
         for key, (m, out) in matches.items():
             result.semantic[key] = semantic_from_match(m, gt, out.pred, cats)
+        if ectx.suite.semantic_inference:
+            result.semantic[SEMANTIC_INFERENCE] = semantic_inference_stats(ctx, cats)
     seconds["stratify+semantic"] = time.perf_counter() - t
     t = time.perf_counter()
     if ectx.harmonisations:

@@ -17,7 +17,7 @@ from ..oracles.stratify import FNBreakdown
 from ..results.assemble import bootstrap_meta, per_class_rows, split_masks, summarize, summarize_with_ci
 from ..results.io import write_json_atomic, write_results, write_table_atomic
 from ..suites.suite import Suite
-from .evaluate import ImageResult
+from .evaluate import SEMANTIC_INFERENCE, ImageResult
 from .manifest import RunSpec, environment
 from .shards import ShardStore
 from .views import ClassViews
@@ -92,6 +92,8 @@ def merge_results(
         entry: dict[str, Any] = {"title": o.title, "paper_table": o.paper_table, "splits": summary}
         if o.key in sem_total:
             entry["miou"] = sem_total[o.key].compute().as_dict()["miou"]
+        if o.oracle == "baseline" and SEMANTIC_INFERENCE in sem_total:
+            entry["miou_semantic_inference"] = sem_total[SEMANTIC_INFERENCE].compute().as_dict()["miou"]
         oracles[o.key] = entry
         rows += per_class_rows(o.key, totals[o.key], categories, seen=seen, conflict=conflict)
 

@@ -49,6 +49,7 @@ class Suite:
     overlay_images: int
     overlay_oracles: tuple[str, ...]
     diagnostics: tuple[tuple[str, dict[str, Any]], ...] = ()
+    semantic_inference: bool = False
     config: dict[str, Any] = field(default_factory=dict, repr=False)
     sha256: str = ""
 
@@ -147,6 +148,7 @@ def parse_suite(cfg: Any, source: str = "suite") -> Suite:
         overlay_images=int(overlays.get("images", 0)),
         overlay_oracles=tuple(overlays.get("oracles", [])),
         diagnostics=tuple(diagnostics),
+        semantic_inference=bool(cfg.get("semantic_inference", False)),
         config=cfg,
         sha256=canonical_sha256(cfg),
     )

@@ -168,3 +168,16 @@ def test_gt_mask_fast_path_equals_general_inference_with_exact_masks():
                                   gt.shape, 0.8)
         assert np.array_equal(fast.pred.ids, slow.pred.ids), trial
         assert fast.pred.segments == slow.pred.segments and fast.segment_queries == slow.segment_queries
+
+
+def test_semantic_inference_equals_the_direct_einsum():
+    rng = np.random.default_rng(4)
+    L = rng.normal(0, 3, size=(70, 6, 9)).astype(np.float32)  # more candidates than one chunk
+    P = rng.dirichlet(np.ones(4), size=70).astype(np.float32)
+    raw = RawOutput("r", L, P, np.array([1, 2, 3]), MaskGeometry.identity(6, 9))
+    gt = PanopticMap(np.zeros((6, 9), np.int32), ())
+    ctx = ctx_for(raw, gt)  # prob_eps 1e-8, as FC-CLIP
+    w = (P.astype(np.float64) + 1e-8)
+    w = (w / w.sum(1, keepdims=True))[:, :3]
+    sem = np.einsum("qc,qhw->chw", w, 1 / (1 + np.exp(-L.astype(np.float64))))
+    assert np.array_equal(ctx.semantic_labels(chunk=32), sem.reshape(3, -1).argmax(axis=0))

@@ -124,3 +124,21 @@ def test_cli_errors_are_one_clear_line(dataset_root, tmp_path, capsys):
     assert rc == 1 and "ade20k_panoptic_val" in capsys.readouterr().err
     rc = main(["run", "--adapter", "simulated", "--shard", "3/2", "--dataset-root", str(dataset_root), "--out", str(tmp_path / "o")])
     assert rc == 1 and "--shard" in capsys.readouterr().err
+
+
+def test_semantic_inference_miou_when_the_suite_enables_it(dataset_root, tmp_path):
+    from ovbench.leaderboard.build import build_site
+    from ovbench.suites.suite import parse_suite
+
+    cfg = dict(load_suite().config, semantic_inference=True, diagnostics=[], overlays={"images": 0, "oracles": []})
+    suite = parse_suite(cfg)
+    ds = get_dataset("ade20k_panoptic_val", root=dataset_root)
+    path = run_suite("simulated", {"seed": 1}, ds, suite, RunOptions(tmp_path / "s", progress=False, limit=2))
+    doc = load_results(path)
+    validate_results(doc)
+    m = doc["oracles"]["baseline"]["miou_semantic_inference"]
+    assert 0 < m < 1 and m != doc["oracles"]["baseline"]["miou"]
+    assert "miou_semantic_inference" not in doc["oracles"]["select"]
+    build_site([path], tmp_path / "site")
+    page = next((tmp_path / "site" / "models").glob("*.html")).read_text()
+    assert "semantic inference" in page and f"{100 * m:.1f}" in page
