@@ -46,17 +46,28 @@ class PanopticResult:
     segment_queries: tuple[tuple[int, ...], ...]
 
 
-def argmax_owner(probs: np.ndarray, scores: np.ndarray, columns: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Per pixel, the candidate with the largest ``score * prob`` (first wins ties).
+def argmax_owner(probs: np.ndarray, scores: np.ndarray, columns: np.ndarray | None = None, *,
+                 compiled: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Per pixel, the candidate with the largest ``score * prob`` (float32 product; the first
+    candidate wins ties).
 
     probs: [P, Q'] float32 mask probabilities (pixel-major); scores: [Q] float32;
     columns: [Q] indices of the candidates' columns in `probs` (default: all, in order).
+    compiled: use the numba kernel (default: when numba is installed); the numpy path gives
+    identical results.
     Returns owner [P] int64 (index into `scores`) and the owner's own probability [P] float32.
     """
+    from . import kernels
+
     P = probs.shape[0]
     Q = probs.shape[1] if columns is None else len(columns)
     owner = np.empty(P, dtype=np.int64)
     owner_prob = np.empty(P, dtype=np.float32)
+    if (kernels.HAVE_NUMBA if compiled is None else compiled) and Q > 0:
+        cols = np.arange(Q, dtype=np.int64) if columns is None else np.ascontiguousarray(columns, dtype=np.int64)
+        kernels.argmax_all(np.ascontiguousarray(probs, dtype=np.float32), cols, np.ascontiguousarray(scores, dtype=np.float32),
+                           owner, owner_prob)
+        return owner, owner_prob
     s = scores.astype(np.float32)[None, :]
     for a in range(0, P, PIXEL_CHUNK):
         chunk = probs[a : a + PIXEL_CHUNK]

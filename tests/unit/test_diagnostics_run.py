@@ -68,8 +68,16 @@ def test_sweeps_default_is_the_baseline_and_calibration_counts_every_candidate(r
     picked = sum(Sweeps(ensemble={"every": sw["ensemble"]["every"]}).uses_ensemble(i) for i in pd.read_csv(run_dir / "per_image.csv.gz")["image_id"].unique())
     assert sw["ensemble"]["images"] == 0 and sw["ensemble"]["images_without_logits"] == picked
     rows = pd.read_csv(run_dir / "diagnostics_sweeps.csv")
-    assert len(rows) == 10 * 5 and rows["is_best_tuned_on_eval"].sum() == 1 and rows["is_default"].sum() == 1
+    assert len(rows) == _grid_size(doc) and rows["is_best_tuned_on_eval"].sum() == 1 and rows["is_default"].sum() == 1
     cal = doc["diagnostics"]["calibration"]
     assert cal["overall"]["candidates"] == 3 * doc["inference"]["num_queries"]
     assert sum(cal["histogram"]["matched"]) + sum(cal["histogram"]["unmatched"]) == cal["overall"]["candidates"]
     assert cal["groups"]["all"]["best"] == doc["diagnostics"]["pool_recall"]["groups"]["all"]["pool_valid"]
+
+
+def _grid_size(doc) -> int:
+    """Settings of the threshold sweep: the suite's grids plus the model's own values."""
+    params = dict(dict(doc["suite"]["config"]["diagnostics"][2])["params"])
+    t = set(params["object_mask_threshold"]) | {doc["inference"]["object_mask_threshold"]}
+    o = set(params["overlap_threshold"]) | {doc["inference"]["overlap_threshold"]}
+    return len(t) * len(o)

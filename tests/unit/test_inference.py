@@ -97,3 +97,24 @@ def test_fused_resize_sigmoid_equals_separate_passes():
     np.testing.assert_array_equal(probs, ref)
     np.testing.assert_array_equal(pos, (ref >= 0.5).sum(axis=0))
     assert 0 < pos.sum() < probs.size
+
+
+def test_compiled_argmax_equals_numpy_argmax():
+    from ovbench.inference import kernels
+    from ovbench.inference.mask2former import argmax_owner
+
+    if not kernels.HAVE_NUMBA:
+        pytest.skip("numba is not installed (the `fast` extra)")
+    rng = np.random.default_rng(3)
+    for trial in range(15):
+        P, U = 4000, 10
+        probs = rng.random((P, U)).astype(np.float32)
+        probs[rng.random((P, U)) < 0.3] = 0.0  # all-zero pixels: ties at 0
+        probs[:, 3] = probs[:, 6]  # identical columns: exact ties
+        probs[:, 8] = 1.0  # saturated masks: ties at 1
+        cols = None if trial == 0 else np.sort(rng.choice(U, size=int(rng.integers(1, U + 1)), replace=False))
+        n = U if cols is None else len(cols)
+        scores = (np.ones(n) if trial % 3 == 0 else rng.uniform(0.05, 1, n)).astype(np.float32)
+        fast = argmax_owner(probs, scores, cols, compiled=True)
+        ref = argmax_owner(probs, scores, cols, compiled=False)
+        assert np.array_equal(fast[0], ref[0]) and np.array_equal(fast[1], ref[1]), trial

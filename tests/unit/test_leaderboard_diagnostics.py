@@ -113,7 +113,7 @@ def test_sweeps_section(site, doc):
     sw = doc["diagnostics"]["sweeps"]
     banner = html.split('id="tuned-banner"')[1].split("</div>")[0]
     assert "Tuned on the evaluation set." in banner and f"same {sw['images']} images" in banner
-    assert tbody_rows(html, "sweeps-thresholds") == len(sw["thresholds"]["table"]) == 50
+    assert tbody_rows(html, "sweeps-thresholds") == len(sw["thresholds"]["table"]) == _grid_size(doc)
     assert tbody_rows(html, "sweeps-summary") == 2 and "tuned on the evaluation set</span>" in html
     for svg in ("diag_thresholds.svg", "diag_threshold_line.svg"):
         assert f'src="simulated/{svg}"' in html
@@ -270,3 +270,11 @@ def test_unknown_diagnostics_metric_is_a_config_error(doc, tmp_path):
     (tmp_path / "columns.yaml").write_text(yaml.safe_dump(cols, allow_unicode=True))
     with pytest.raises(ConfigError, match=r"(?s)results\.json: unknown to .*columns\.yaml.*metric 'discarded_rate'.*group 'clean'"):
         check_diagnostic_columns(doc, load_columns(tmp_path / "columns.yaml"), "x/results.json")
+
+
+def _grid_size(doc) -> int:
+    """Settings of the threshold sweep: the suite's grids plus the model's own values."""
+    params = dict(dict(doc["suite"]["config"]["diagnostics"][2])["params"])
+    t = set(params["object_mask_threshold"]) | {doc["inference"]["object_mask_threshold"]}
+    o = set(params["overlap_threshold"]) | {doc["inference"]["overlap_threshold"]}
+    return len(t) * len(o)
