@@ -142,3 +142,14 @@ def test_semantic_inference_miou_when_the_suite_enables_it(dataset_root, tmp_pat
     build_site([path], tmp_path / "site")
     page = next((tmp_path / "site" / "models").glob("*.html")).read_text()
     assert "semantic inference" in page and f"{100 * m:.1f}" in page
+
+
+def test_torchrun_ranks_split_the_images_and_rank_zero_merges(dataset_root, tmp_path, monkeypatch):
+    ref = _numbers(_run(dataset_root, tmp_path / "ref"))
+    monkeypatch.delenv("MASTER_ADDR", raising=False)  # no process group: the barrier is skipped
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "1")
+    assert _run(dataset_root, tmp_path / "tr") is None  # rank 1 never merges
+    assert len(list((tmp_path / "tr" / "shards").glob("*.json"))) == 3  # every other of the 6 images
+    monkeypatch.setenv("RANK", "0")
+    assert _numbers(_run(dataset_root, tmp_path / "tr")) == ref
