@@ -153,3 +153,22 @@ def test_torchrun_ranks_split_the_images_and_rank_zero_merges(dataset_root, tmp_
     assert len(list((tmp_path / "tr" / "shards").glob("*.json"))) == 3  # every other of the 6 images
     monkeypatch.setenv("RANK", "0")
     assert _numbers(_run(dataset_root, tmp_path / "tr")) == ref
+
+
+def test_a_main_process_adapter_with_worker_evaluation_gives_the_same_numbers(dataset_root, tmp_path):
+    """Adapters that are not parallel-safe (a GPU model) predict in the main process; workers evaluate."""
+    from ovbench.adapters import ADAPTERS
+    from ovbench.adapters.simulated.adapter import SimulatedAdapter
+
+    class MainProcessOnly(SimulatedAdapter):
+        parallel_safe = False
+
+    ref = _numbers(_run(dataset_root, tmp_path / "ref"))
+    ADAPTERS.add("main_process_test_adapter", MainProcessOnly)
+    try:
+        ds = get_dataset("ade20k_panoptic_val", root=dataset_root)
+        path = run_suite("main_process_test_adapter", {"seed": 1}, ds, load_suite(), RunOptions(tmp_path / "m", workers=2, progress=False))
+        got = _numbers(path)
+        assert got[0] == ref[0] and got[2] == ref[2]
+    finally:
+        ADAPTERS._entries.pop("main_process_test_adapter")
