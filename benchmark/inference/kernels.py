@@ -40,21 +40,6 @@ if HAVE_NUMBA:
             owner_prob[i] = probs[r, cols[w]]
 
     @njit(cache=True, nogil=True)
-    def argmax_all(probs, cols, scores, owner, owner_prob):  # type: ignore[no-untyped-def]
-        """:func:`argmax_rows` over every pixel (no row index array)."""
-        Q = cols.shape[0]
-        for r in range(probs.shape[0]):
-            best = np.float32(-1.0)
-            w = 0
-            for j in range(Q):
-                v = scores[j] * probs[r, cols[j]]
-                if v > best:
-                    best = v
-                    w = j
-            owner[r] = w
-            owner_prob[r] = probs[r, cols[w]]
-
-    @njit(cache=True, nogil=True)
     def reassign(idx, new_own, new_prob, own, prob, own_score, scores, gt, J, area):  # type: ignore[no-untyped-def]
         """Give pixels ``idx`` (distinct) the owners ``new_own`` with probabilities ``new_prob``,
         updating in place the owner map (own, prob, own_score = scores[own]), the joint counts

@@ -65,8 +65,8 @@ def argmax_owner(probs: np.ndarray, scores: np.ndarray, columns: np.ndarray | No
     owner_prob = np.empty(P, dtype=np.float32)
     if (kernels.HAVE_NUMBA if compiled is None else compiled) and Q > 0:
         cols = np.arange(Q, dtype=np.int64) if columns is None else np.ascontiguousarray(columns, dtype=np.int64)
-        kernels.argmax_all(np.ascontiguousarray(probs, dtype=np.float32), cols, np.ascontiguousarray(scores, dtype=np.float32),
-                           owner, owner_prob)
+        kernels.argmax_rows(np.ascontiguousarray(probs, dtype=np.float32), np.arange(P, dtype=np.int64), cols,
+                            np.ascontiguousarray(scores, dtype=np.float32), owner, owner_prob)
         return owner, owner_prob
     s = scores.astype(np.float32)[None, :]
     for a in range(0, P, PIXEL_CHUNK):

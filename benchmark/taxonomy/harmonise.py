@@ -154,27 +154,23 @@ def harmonise_map(pm: PanopticMap, h: Harmonisation, target_categories: Category
     """Remap a panoptic map's segment categories through ``h`` (see the module docstring for the
     thing/stuff, area, crowd and void rules). ``target_categories``, when given, is checked to
     hold every segment's category."""
-    stuff = {c.id for c in h.categories if not c.isthing}
+    if target_categories is not None:
+        for seg in pm.segments:
+            if seg.category_id not in target_categories:
+                raise PredictionError(f"segment {seg.id}: category {seg.category_id} is not a {h.target or 'target'} class")
+    index, groups = _groups(pm.segments, h)
+    first: dict[int, int] = {}  # group -> position of its first segment in the output
     out: list[SegmentInfo] = []
-    slot: dict[tuple[int, bool], int] = {}
     remap: dict[int, int] = {}
-    for s in pm.segments:
-        if target_categories is not None and s.category_id not in target_categories:
-            raise PredictionError(f"segment {s.id}: category {s.category_id} is not a {h.target or 'target'} class")
-        try:
-            c = int(h.label_map[s.category_id])
-        except KeyError:
-            raise PredictionError(f"segment {s.id}: category {s.category_id} is not in harmonisation {h.name!r}") from None
-        merge_key = (c, bool(s.iscrowd))
-        if (s.iscrowd or c in stuff) and merge_key in slot:
-            j = slot[merge_key]
-            t = out[j]
-            out[j] = SegmentInfo(t.id, c, t.iscrowd, t.area + s.area)
-            remap[s.id] = t.id
+    for seg, g in zip(pm.segments, index.tolist()):
+        c, crowd = groups[g]
+        if g in first:
+            t = out[first[g]]
+            out[first[g]] = SegmentInfo(t.id, c, crowd, t.area + seg.area)
+            remap[seg.id] = t.id
             continue
-        if s.iscrowd or c in stuff:
-            slot[merge_key] = len(out)
-        out.append(SegmentInfo(s.id, c, s.iscrowd, s.area))
+        first[g] = len(out)
+        out.append(SegmentInfo(seg.id, c, crowd, seg.area))
     ids = _relabel(pm.ids, remap) if remap else pm.ids
     return PanopticMap(ids, tuple(out))
 
