@@ -15,7 +15,7 @@ try:  # pragma: no cover - depends on the environment
         raise ImportError("disabled by OVBENCH_NO_NUMBA")
     from numba import njit
 except ImportError:  # pragma: no cover
-    njit = None
+    njit = None  # type: ignore[assignment]
 
 HAVE_NUMBA = njit is not None
 
