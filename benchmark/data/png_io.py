@@ -16,13 +16,13 @@ import numpy as np
 
 from ..errors import DatasetError, PredictionError
 from .panoptic_format import PanopticMap, SegmentInfo, count_ids, id2rgb, rgb_to_ids
+from .png_fast import PNG_SIGNATURE, decode_rgb8
 
 try:  # optional fast decoder
     import pyspng as _pyspng
 except ImportError:  # pragma: no cover - depends on the environment
     _pyspng = None
 
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _COLOR_TYPES = {0: "grayscale", 2: "RGB", 3: "palette", 4: "grayscale+alpha", 6: "RGBA"}
 
 
@@ -57,6 +57,9 @@ def decode_png(path: Path) -> np.ndarray:
 
 
 def _decode(data: bytes) -> np.ndarray:
+    fast = decode_rgb8(data)  # plain 8-bit RGB PNGs, with the ``fast`` extra
+    if fast is not None:
+        return fast
     if _pyspng is not None:
         return _pyspng.load(data)
     import io

@@ -33,12 +33,13 @@ from typing import Any
 import numpy as np
 
 from ..data.categories import CategorySet
-from ..data.png_io import decode_panoptic_rgb, read_png_bytes
+from ..data.png_io import check_rgb8, decode_panoptic_rgb, read_png_bytes
 from ..data.validate import iter_records
 from ..errors import DatasetError, PredictionError
 from ..workers import default_workers
 from .accumulator import PQResult, PQStats
 from .histogram import joint_histogram_rgb
+from .histogram_png import joint_histogram_png
 from .matching import add_match, match_overlaps, overlaps_from_joint
 from .semantic import SemanticResult, SemanticStats
 
@@ -91,16 +92,22 @@ def _evaluate_image(it: _Item, stats: PQStats, semantic: SemanticStats) -> int:
     """Add one image into `stats` and `semantic`; return its number of GT segments without pixels."""
     what_gt = f"image {it.image_id!r} (ground truth)"
     what_pred = f"image {it.image_id!r} (prediction)"
-    gt = decode_panoptic_rgb(read_png_bytes(it.gt_png, what=what_gt, error=DatasetError), it.gt_png, what=what_gt, error=DatasetError)
-    if gt.shape[:2] != (it.height, it.width):
-        raise DatasetError(f"{what_gt}: {it.gt_png} is {gt.shape[1]}x{gt.shape[0]} but the JSON says {it.width}x{it.height}")
-    pred = decode_panoptic_rgb(read_png_bytes(it.pred_png, what=what_pred, error=PredictionError), it.pred_png,
-                               what=what_pred, error=PredictionError)
-    if pred.shape != gt.shape:
+    gt_bytes = read_png_bytes(it.gt_png, what=what_gt, error=DatasetError)
+    gt_hw = check_rgb8(gt_bytes, it.gt_png, what=what_gt, error=DatasetError)
+    if gt_hw != (it.height, it.width):
+        raise DatasetError(f"{what_gt}: {it.gt_png} is {gt_hw[1]}x{gt_hw[0]} but the JSON says {it.width}x{it.height}")
+    pred_bytes = read_png_bytes(it.pred_png, what=what_pred, error=PredictionError)
+    pred_hw = check_rgb8(pred_bytes, it.pred_png, what=what_pred, error=PredictionError)
+    if pred_hw != gt_hw:
         raise PredictionError(
-            f"{what_pred}: {it.pred_png} is {pred.shape[1]}x{pred.shape[0]} but the ground truth is {gt.shape[1]}x{gt.shape[0]}"
+            f"{what_pred}: {it.pred_png} is {pred_hw[1]}x{pred_hw[0]} but the ground truth is {gt_hw[1]}x{gt_hw[0]}"
         )
-    jh = joint_histogram_rgb(gt, pred, it.gt_ids, it.pred_ids)
+    # fast path (libdeflate + compiled unfiltering, ``fast`` extra); None -> decode the pixels
+    jh = joint_histogram_png(gt_bytes, pred_bytes, it.gt_ids, it.pred_ids)
+    if jh is None:
+        gt = decode_panoptic_rgb(gt_bytes, it.gt_png, what=what_gt, error=DatasetError)
+        pred = decode_panoptic_rgb(pred_bytes, it.pred_png, what=what_pred, error=PredictionError)
+        jh = joint_histogram_rgb(gt, pred, it.gt_ids, it.pred_ids)
     if jh.gt_unlisted:
         raise DatasetError(f"{what_gt}: {it.gt_png}: segment id(s) {list(jh.gt_unlisted[:5])} are in the PNG but not in the JSON")
     if jh.pred_unlisted:
