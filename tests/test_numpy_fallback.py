@@ -15,7 +15,7 @@ def test_oracle_and_sweep_tests_pass_with_the_kernels_disabled():
             "assert not kernels.HAVE_NUMBA and not png_fast.HAVE_FAST_PNG")
     assert subprocess.run([sys.executable, "-c", code], env=env).returncode == 0
     tests = ["tests/unit/test_oracles.py", "tests/unit/test_inference.py", "tests/unit/test_diagnostics_sweeps.py",
-             "tests/unit/test_pq_eval.py", "tests/bad_inputs/test_bad_inputs.py", "tests/reference/test_pq_references.py"]
+             "tests/unit/test_diagnostics.py", "tests/unit/test_pq_eval.py", "tests/bad_inputs/test_bad_inputs.py", "tests/reference/test_pq_references.py"]
     r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *tests], cwd=ROOT, env=env,
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]

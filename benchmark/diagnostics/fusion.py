@@ -26,7 +26,7 @@ and the same integer counts as :func:`~ovbench.inference.mask2former.fuse_segmen
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -112,9 +112,15 @@ class OwnerMap:
         if own is None or prob is None:
             w, prob = argmax_take(probs, scores[kept], col[kept])
             own = kept[w]
-        area += np.bincount(own, minlength=N)
-        inside = prob >= 0.5
-        J += np.bincount(gt[inside] * N + own[inside], minlength=G1 * N).reshape(G1, N)
+        from ..inference import kernels
+
+        own = np.asarray(own, dtype=np.int64)
+        if kernels.HAVE_NUMBA and prob.dtype == np.float32 and gt.dtype == np.int64:
+            kernels.owner_counts(own, prob, gt, J, area)
+        else:
+            area += np.bincount(own, minlength=N)
+            inside = prob >= 0.5
+            J += np.bincount(gt[inside] * N + own[inside], minlength=G1 * N).reshape(G1, N)
         return cls(probs, col, scores, gt, G1, kept, own, prob, scores[own], J, area)
 
     def copy(self) -> OwnerMap:
@@ -162,10 +168,19 @@ class OwnerMap:
         flat = np.arange(len(w)) * len(queries) + w
         return vals.reshape(-1)[flat], queries[w], sub.reshape(-1)[flat]
 
-    def raise_threshold(self, t: float) -> np.ndarray:
+    def raise_threshold(self, t: float) -> np.ndarray | None:
         """Drop the kept candidates with score <= t (an object threshold above the current one);
-        only the pixels they owned are re-argmaxed. Returns those pixels."""
+        only the pixels they owned are re-argmaxed. Returns those pixels (None on the compiled
+        path, which re-argmaxes them in one pass without listing them)."""
+        from ..inference import kernels
+
         kept = self.kept[self.scores[self.kept] > t]
+        if (len(kept) and kernels.HAVE_NUMBA and self.probs.dtype == np.float32 and self.scores.dtype == np.float32
+                and self.J.flags.c_contiguous):
+            self.kept = kept
+            kernels.raise_owners(self.probs, np.ascontiguousarray(self.col[kept]), np.ascontiguousarray(self.scores[kept]),
+                                 kept, np.float32(t), self.own, self.prob, self.own_score, self.scores, self.gt, self.J, self.area)
+            return None
         idx = np.flatnonzero(self.own_score <= t)
         self.kept = kept
         if not len(idx):
@@ -206,6 +221,67 @@ class OwnerMap:
         return idx
 
 
+class OwnerCounts(Protocol):
+    """What fusion and matching read of an argmax map: the kept candidates [Q], the joint
+    counts J [G1, N] and the argmax areas [N] (an :class:`OwnerMap`, or :class:`SettingCounts`)."""
+
+    @property
+    def kept(self) -> np.ndarray: ...
+
+    @property
+    def J(self) -> np.ndarray: ...  # noqa: N802 - the name of the module docstring
+
+    @property
+    def area(self) -> np.ndarray: ...
+
+    @property
+    def G1(self) -> int: ...  # noqa: N802
+
+
+@dataclass(frozen=True)
+class SettingCounts:
+    """:class:`OwnerCounts` of a setting whose argmax map itself is not kept."""
+
+    kept: np.ndarray
+    J: np.ndarray
+    area: np.ndarray
+    G1: int
+
+
+def settings_counts(probs: np.ndarray, col: np.ndarray, gt: np.ndarray, G1: int,
+                    settings: list[tuple[np.ndarray, np.ndarray]]) -> list[OwnerCounts]:
+    """Fusion counts of several settings (each: scores [N] float32, kept [Q] sorted candidate
+    indices) of one image, whose candidates are all resized (``col`` >= 0). With numba, one pass
+    for all settings (:func:`~ovbench.inference.kernels.multi_owner_counts`); else one
+    :func:`argmax_union` + :meth:`OwnerMap.build` per setting. Same counts either way."""
+    from ..inference import kernels
+
+    N = len(col)
+    union = np.unique(np.concatenate([q for _, q in settings])) if settings else np.zeros(0, dtype=np.int64)
+    if kernels.HAVE_NUMBA and probs.dtype == np.float32 and gt.dtype == np.int64 and len(union):
+        S, U = len(settings), len(union)
+        scores = np.ascontiguousarray(np.stack([s[union] for s, _ in settings], axis=1), dtype=np.float32)
+        klist = np.concatenate([np.searchsorted(union, q) for _, q in settings]).astype(np.int64)
+        kstart = np.concatenate([[0], np.cumsum([len(q) for _, q in settings])]).astype(np.int64)
+        J = np.zeros((S, G1, N), dtype=np.int64)
+        area = np.zeros((S, N), dtype=np.int64)
+        block = int(min(512, max(64, 8192 // U)))  # the block's U x block buffer stays in L1
+        kernels.multi_owner_counts(probs, np.ascontiguousarray(col[union]), scores, kstart, klist, union, gt, block, J, area)
+        return [SettingCounts(np.asarray(q, dtype=np.int64), J[i], area[i], G1) for i, (_, q) in enumerate(settings)]
+    out: list[OwnerCounts] = []
+    sub = np.take(probs, col[union], axis=1) if len(union) else None  # one column compaction for every setting
+    for s, q in settings:
+        if len(q):
+            assert sub is not None
+            kept_flag = np.zeros(N, dtype=bool)
+            kept_flag[q] = True
+            own, prob = argmax_union(sub, union, s, kept_flag)
+            out.append(OwnerMap.build(probs, col, s, gt, G1, q, own, prob))
+        else:
+            out.append(OwnerMap.build(probs, col, s, gt, G1, q))
+    return out
+
+
 @dataclass(frozen=True)
 class ImageTargets:
     """What matching needs about the GT and the vocabulary of one image.
@@ -224,7 +300,7 @@ class ImageTargets:
     num_classes: int
 
 
-def fusion_survivors(m: OwnerMap, overlap_threshold: float, t: ImageTargets) -> np.ndarray:
+def fusion_survivors(m: OwnerCounts, overlap_threshold: float, t: ImageTargets) -> np.ndarray:
     """The kept candidates that survive fusion's tests (nonzero areas, overlap ratio), in order."""
     q = m.kept
     if not len(q):
@@ -240,7 +316,7 @@ def fusion_survivors(m: OwnerMap, overlap_threshold: float, t: ImageTargets) -> 
     return q[ok]
 
 
-def fused_stats(m: OwnerMap, labels: np.ndarray, overlap_threshold: float, t: ImageTargets,
+def fused_stats(m: OwnerCounts, labels: np.ndarray, overlap_threshold: float, t: ImageTargets,
                 survivors: np.ndarray | None = None) -> dict[str, list[int]]:
     """Stage 2 (fusion) and panopticapi matching from the counts of `m`: the per-class counts that
     ``match_image(gt, fuse_segments(...).pred).stats`` would give, as a sparse stats table

@@ -27,6 +27,7 @@ import numpy as np
 
 from ..inference.resize import chain_matrix
 from ..raw.record import MaskGeometry
+from . import kernels
 
 BLOCK = 32  # output rows / columns per dense block of the banded resize
 
@@ -147,26 +148,38 @@ def compute_pool_overlaps(mask_logits: np.ndarray, geometry: MaskGeometry, gt_la
     labels2d = np.asarray(gt_labels).reshape(H, W)
     identity = (hm, wm) == (H, W) and geometry.input_size == geometry.padded_size == geometry.orig_size
     counts = np.zeros((N, G + 1), dtype=np.int64)
-    col_max = mask_logits.max(axis=1)  # [N, wm]: a column of cells holds a positive cell iff its max >= 0
     rows = cols = None
     if not identity:
         rows, cols = axes((hm, wm), geometry)
-    for k in np.nonzero(col_max.max(axis=1) >= 0)[0].tolist():
-        c = np.nonzero(col_max[k] >= 0)[0]
-        j0, j1 = int(c[0]), int(c[-1])
-        r = np.nonzero((mask_logits[k, :, j0 : j1 + 1] >= 0).any(axis=1))[0]
-        i0, i1 = int(r[0]), int(r[-1])
+    # candidates with a positive cell: one contiguous max per candidate (about 3x faster than a
+    # max over the rows of every candidate; raw outputs are checked finite, so no NaN)
+    flat = np.ascontiguousarray(mask_logits).reshape(N, -1)
+    has_positive = flat.max(axis=1) >= 0 if N and flat.shape[1] else np.zeros(N, dtype=bool)
+    fast = kernels.HAVE_NUMBA and mask_logits.dtype == np.float32
+    extent = np.empty(4, dtype=np.int64)
+    for k in np.flatnonzero(has_positive).tolist():
+        if fast:  # bounding box of the positive cells
+            kernels.positive_extent(mask_logits[k], extent)
+            i0, i1, j0, j1 = extent.tolist()
+        else:
+            c = np.flatnonzero(mask_logits[k].max(axis=0) >= 0)
+            j0, j1 = int(c[0]), int(c[-1])
+            r = np.flatnonzero((mask_logits[k, :, j0 : j1 + 1] >= 0).any(axis=1))
+            i0, i1 = int(r[0]), int(r[-1])
         if identity:
             y0, y1, x0, x1 = i0, i1 + 1, j0, j1 + 1
-            m = mask_logits[k, y0:y1, x0:x1] >= 0
+            crop = mask_logits[k, y0:y1, x0:x1]
         else:
             assert rows is not None and cols is not None
             y0, y1 = rows.out_range(i0, i1)
             x0, x1 = cols.out_range(j0, j1)
             if y0 >= y1 or x0 >= x1:
                 continue
-            m = resize_crop(mask_logits[k], rows, cols, y0, y1, x0, x1) >= 0
-        counts[k] = np.bincount(labels2d[y0:y1, x0:x1][m], minlength=G + 1)
+            crop = resize_crop(mask_logits[k], rows, cols, y0, y1, x0, x1)
+        if fast and crop.dtype == np.float32 and labels2d.dtype == np.int64:
+            kernels.count_nonnegative(crop, labels2d[y0:y1, x0:x1], counts[k])
+        else:
+            counts[k] = np.bincount(labels2d[y0:y1, x0:x1][crop >= 0], minlength=G + 1)
     area = counts.sum(axis=1)
     void = counts[:, 0].copy()
     inter = counts[:, 1:]

@@ -35,7 +35,7 @@ from ..metrics.accumulator import PQStats
 from . import register_diagnostic
 from .base import Diagnostic
 from .counts import merge_keyed
-from .fusion import OwnerMap, argmax_union, fused_stats, fusion_survivors, image_targets, stats_table
+from .fusion import OwnerMap, fused_stats, fusion_survivors, image_targets, settings_counts, stats_table
 
 DEFAULT_OBJECT_THRESHOLDS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 DEFAULT_OVERLAP_THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.9)
@@ -271,16 +271,8 @@ class Sweeps(Diagnostic):
 
         if ens:
             out["ens:model"] = out[threshold_key(t0, o0)]
-            union = np.unique(np.concatenate([q for _, _, _, q in ens]))
-            sub = np.take(probs, col[union], axis=1)  # one column compaction for every setting
-            for key, s, lab, q in ens:
-                if len(q):
-                    kept_flag = np.zeros(N, dtype=bool)
-                    kept_flag[q] = True
-                    own, prob = argmax_union(sub, union, s, kept_flag)
-                    em = OwnerMap.build(probs, col, s, gt, G1, q, own, prob)
-                else:
-                    em = OwnerMap.build(probs, col, s, gt, G1, q)
+            per_setting = settings_counts(probs, col, gt, G1, [(s, q) for _, s, _, q in ens])
+            for (key, _, lab, _), em in zip(ens, per_setting):
                 out[f"ens:{key}"] = fused_stats(em, lab, o0, targets)
         return {"settings": pack(out), "counts": counts}
 
