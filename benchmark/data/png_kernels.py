@@ -11,18 +11,9 @@ does. ``HAVE_NUMBA`` is False without numba or with ``OVBENCH_NO_NUMBA=1``.
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
-try:  # pragma: no cover - depends on the environment
-    if os.environ.get("OVBENCH_NO_NUMBA"):
-        raise ImportError("disabled by OVBENCH_NO_NUMBA")
-    from numba import njit
-except ImportError:  # pragma: no cover
-    njit = None  # type: ignore[assignment]
-
-HAVE_NUMBA = njit is not None
+from ..numba_support import HAVE_NUMBA, njit
 
 # status codes of joint_counts_from_scanlines
 OK, BAD_FILTER, UNLISTED = 0, 1, 2

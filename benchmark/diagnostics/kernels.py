@@ -5,16 +5,7 @@ numpy code in that module runs instead; both give identical counts (tested).
 
 from __future__ import annotations
 
-import os
-
-try:  # pragma: no cover - depends on the environment
-    if os.environ.get("OVBENCH_NO_NUMBA"):
-        raise ImportError("disabled by OVBENCH_NO_NUMBA")
-    from numba import njit
-except ImportError:  # pragma: no cover
-    njit = None  # type: ignore[assignment]
-
-HAVE_NUMBA = njit is not None
+from ..numba_support import HAVE_NUMBA, njit
 
 if HAVE_NUMBA:
 

@@ -6,18 +6,9 @@ products, first candidate wins ties.
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
-try:  # pragma: no cover - depends on the environment
-    if os.environ.get("OVBENCH_NO_NUMBA"):
-        raise ImportError("disabled by OVBENCH_NO_NUMBA")
-    from numba import njit
-except ImportError:  # pragma: no cover
-    njit = None  # type: ignore[assignment]
-
-HAVE_NUMBA = njit is not None
+from ..numba_support import HAVE_NUMBA, njit
 
 if HAVE_NUMBA:
 
@@ -75,36 +66,15 @@ if HAVE_NUMBA:
     @njit(cache=True, nogil=True)
     def raise_owners(probs, cols, kscores, kept, t, own, prob, own_score, scores, gt, J, area):  # type: ignore[no-untyped-def]
         """Re-argmax every pixel whose owner's score is <= t (float32) over the kept candidates
-        (``kept`` [Q] indices, their columns ``cols`` of ``probs`` and scores ``kscores``; float32
-        products, first wins ties, as :func:`argmax_rows`), updating own / prob / own_score / J /
-        area as :func:`reassign` does. One pass, no index arrays. Returns the pixels changed."""
-        half = np.float32(0.5)
-        Q = cols.shape[0]
-        changed = 0
-        for x in range(own.shape[0]):
-            if own_score[x] <= t:
-                best = np.float32(-1.0)
-                w = 0
-                for j in range(Q):
-                    v = kscores[j] * probs[x, cols[j]]
-                    if v > best:
-                        best = v
-                        w = j
-                o = own[x]
-                if o >= 0:
-                    area[o] -= 1
-                    if prob[x] >= half:
-                        J[gt[x], o] -= 1
-                n = kept[w]
-                p = probs[x, cols[w]]
-                area[n] += 1
-                if p >= half:
-                    J[gt[x], n] += 1
-                own[x] = n
-                prob[x] = p
-                own_score[x] = scores[n]
-                changed += 1
-        return changed
+        (``kept`` [Q] indices, their columns ``cols`` of ``probs`` and scores ``kscores``) with
+        :func:`argmax_rows`, then :func:`reassign` them: one call from Python. Returns the
+        number of pixels changed."""
+        idx = np.flatnonzero(own_score <= t)
+        w = np.empty(idx.shape[0], np.int64)
+        p = np.empty(idx.shape[0], np.float32)
+        argmax_rows(probs, idx, cols, kscores, w, p)
+        reassign(idx, kept[w], p, own, prob, own_score, scores, gt, J, area)
+        return idx.shape[0]
 
     @njit(cache=True, nogil=True, boundscheck=False)
     def multi_owner_counts(probs, cols, scores, kstart, klist, cand, gt, block, J, area):  # type: ignore[no-untyped-def]
