@@ -57,3 +57,13 @@ def joint_histogram_png(
     if status != png_kernels.OK:
         return None
     return JointHistogram(counts, (), ())
+
+
+def warm_up() -> None:
+    """Compile (or load from numba's cache) the kernel in this process, on a 1-pixel PNG, so
+    that worker processes forked afterwards inherit it instead of each loading it."""
+    if HAVE_FAST_PNG:
+        from ..data.png_io import encode_panoptic_png
+
+        png = encode_panoptic_png(np.zeros((1, 1), dtype=np.int64))
+        joint_histogram_png(png, png, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))

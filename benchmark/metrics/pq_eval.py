@@ -40,6 +40,7 @@ from ..workers import default_workers
 from .accumulator import PQResult, PQStats
 from .histogram import joint_histogram_rgb
 from .histogram_png import joint_histogram_png
+from .histogram_png import warm_up as warm_up_png_kernel
 from .matching import add_match, match_overlaps, overlaps_from_joint
 from .semantic import SemanticResult, SemanticStats
 
@@ -343,7 +344,9 @@ def evaluate(
     if workers == 1:
         return _evaluate_files(gt_json, pred_json, gt_folder, pred_folder, None, workers, chunk_size, per_image, progress)
     # start the workers before the JSONs are loaded: forked workers then do not inherit (and touch)
-    # the parsed JSON, so their memory does not grow with the number of images
+    # the parsed JSON, so their memory does not grow with the number of images; but after the
+    # PNG kernel is loaded, so that they inherit it
+    warm_up_png_kernel()
     with multiprocessing.get_context().Pool(workers) as pool:
         return _evaluate_files(gt_json, pred_json, gt_folder, pred_folder, pool, workers, chunk_size, per_image, progress)
 
