@@ -168,33 +168,30 @@ class OwnerMap:
         flat = np.arange(len(w)) * len(queries) + w
         return vals.reshape(-1)[flat], queries[w], sub.reshape(-1)[flat]
 
-    def raise_threshold(self, t: float) -> np.ndarray | None:
+    def raise_threshold(self, t: float) -> None:
         """Drop the kept candidates with score <= t (an object threshold above the current one);
-        only the pixels they owned are re-argmaxed. Returns those pixels (None on the compiled
-        path, which re-argmaxes them in one pass without listing them)."""
+        only the pixels they owned are re-argmaxed."""
         from ..inference import kernels
 
         kept = self.kept[self.scores[self.kept] > t]
+        self.kept = kept
         if (len(kept) and kernels.HAVE_NUMBA and self.probs.dtype == np.float32 and self.scores.dtype == np.float32
                 and self.J.flags.c_contiguous):
-            self.kept = kept
             kernels.raise_owners(self.probs, np.ascontiguousarray(self.col[kept]), np.ascontiguousarray(self.scores[kept]),
                                  kept, np.float32(t), self.own, self.prob, self.own_score, self.scores, self.gt, self.J, self.area)
-            return None
+            return
         idx = np.flatnonzero(self.own_score <= t)
-        self.kept = kept
         if not len(idx):
-            return idx
+            return
         if len(kept) == 0:
             self.own[:], self.prob[:], self.own_score[:] = -1, 0.0, np.inf
             self.J[:], self.area[:] = 0, 0
-            return idx
+            return
         own = np.empty(len(idx), dtype=np.int64)
         prob = np.empty(len(idx), dtype=np.float32)
         for a in range(0, len(idx), PIXEL_CHUNK):
             _, own[a : a + PIXEL_CHUNK], prob[a : a + PIXEL_CHUNK] = self._values(idx[a : a + PIXEL_CHUNK], kept)
         self._reassign(idx, own, prob)
-        return idx
 
     def extend(self, kept: np.ndarray) -> np.ndarray:
         """Grow the kept set to `kept` (a sorted superset); returns the pixels whose owner changed."""

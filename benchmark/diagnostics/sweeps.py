@@ -64,15 +64,8 @@ def parse_key(key: str) -> dict[str, float]:
 
 
 def table_stats(t: Mapping[str, Sequence[int]], num_classes: int) -> PQStats:
-    s = PQStats.zeros(num_classes)
-    idx = np.asarray(t["idx"], dtype=np.int64)
-    if len(idx):
-        s.tp[idx] = t["tp"]
-        s.fp[idx] = t["fp"]
-        s.fn[idx] = t["fn"]
-        for i, q in zip(idx.tolist(), t["iou_q"]):
-            s.iou_q[i] = int(q)
-    return s
+    """Per-class PQStats of a sparse stats table (the sparse JSON form of PQStats)."""
+    return PQStats.from_sparse_json(t, num_classes)
 
 
 def _add_tables(a: Mapping[str, Sequence[int]], b: Mapping[str, Sequence[int]]) -> dict[str, list[int]]:
