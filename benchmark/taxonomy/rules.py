@@ -15,6 +15,12 @@ documented rules, applied in this order (a hand-written entry always wins):
    with COCO's ``-merged`` / ``-other`` suffixes never match: merged classes differ in extent
    and are curated by hand or not at all.
 
+Rule-derived edges are added in that order and only while they stay consistent with everything
+before them (:func:`consistent`): one relation per class pair, at most one ``same`` per class and
+other dataset, and no class that is ``same`` as one class and ``broader``/``narrower`` than
+another of the same dataset. An edge that would break this is dropped (curated and inherited
+entries win over ``same_name``).
+
 The *name key* of a class is the lower-cased first comma-separated part of its name, stripped
 (``"person, individual, someone"`` -> ``"person"``), or, when that differs, also its first FC-CLIP
 prompt synonym; both must be unique within the list. A rule-derived edge carries ``note`` starting
@@ -27,7 +33,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from .model import CONFIDENCE, DatasetSpec, Edge, MappingSpec, Node
+from .model import CONFIDENCE, INVERSE, DatasetSpec, Edge, MappingSpec, Node
 
 RULE_INHERIT = "rule: inherit"
 RULE_SAME_NAME = "rule: same_name"
@@ -135,6 +141,39 @@ def same_name(target: DatasetSpec, source: DatasetSpec, *, exclude: Iterable[str
     return out
 
 
+def consistent(candidates: Sequence[dict[str, Any]], existing: Iterable[tuple[str, str, str]], dataset_of: Any) -> list[dict[str, Any]]:
+    """The candidates (in order) that keep the graph consistent with ``existing`` (src, rel, dst)
+    statements and the candidates kept before them (see module docstring). ``dataset_of(key)``
+    names a node's dataset."""
+    pairs: set[frozenset[str]] = set()
+    out_rels: dict[tuple[str, str], list[tuple[str, str]]] = {}  # (node, other dataset) -> [(rel, other)]
+
+    def add(src: str, rel: str, dst: str) -> None:
+        pairs.add(frozenset((src, dst)))
+        out_rels.setdefault((src, dataset_of(dst)), []).append((rel, dst))
+        out_rels.setdefault((dst, dataset_of(src)), []).append((INVERSE[rel], src))
+
+    def ok(src: str, rel: str, dst: str) -> bool:
+        if frozenset((src, dst)) in pairs:
+            return False
+        for n, r, other in ((src, rel, dst), (dst, INVERSE[rel], src)):
+            have = out_rels.get((n, dataset_of(other)), [])
+            if r == "same" and any(x == "same" or x in ("broader", "narrower") for x, o in have if o != other):
+                return False
+            if r in ("broader", "narrower") and any(x == "same" for x, o in have if o != other):
+                return False
+        return True
+
+    for s, r, d in existing:
+        add(s, r, d)
+    kept = []
+    for c in candidates:
+        if ok(c["src"], c["rel"], c["dst"]):
+            add(c["src"], c["rel"], c["dst"])
+            kept.append(c)
+    return kept
+
+
 def derived_edges(g: Any, target: str, sibling: str | None, source: str = "coco_panoptic_133", *, evidence_source: str = "fcclip") -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Both rules for `target` against the curated entries of its mapping in graph `g`: the
     (edges, marks) the rules produce for classes without a hand-written entry. Used to write the
@@ -148,8 +187,15 @@ def derived_edges(g: Any, target: str, sibling: str | None, source: str = "coco_
     unl: list[dict[str, Any]] = []
     if sibling is not None:
         edges, unl = inherit(tds, g.dataset(sibling), g.mapping(sibling, source), exclude=curated)
+    existing = [(e.src, e.rel, e.dst) for e in m.edges if e.scope == "cross" and not e.note.startswith("rule:")]
+
+    def dataset_of(key: str) -> str:
+        return g.node(key).dataset
+
+    edges = consistent(edges, existing, dataset_of)
     done = curated | {e["dst"] for e in edges} | {u["node"] for u in unl}
-    edges += same_name(tds, g.dataset(source), exclude=done, evidence_source=evidence_source)
+    extra = same_name(tds, g.dataset(source), exclude=done, evidence_source=evidence_source)
+    edges = edges + consistent(extra, existing + [(e["src"], e["rel"], e["dst"]) for e in edges], dataset_of)
     return edges, unl
 
 
