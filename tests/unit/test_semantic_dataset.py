@@ -144,6 +144,13 @@ def test_big_endian_tiff_reads_the_same(tmp_path):
     assert s.gt.ids.tolist() == [[1, 459, 0]]
 
 
+def test_lzw_tiff_reads_the_same(tmp_path):
+    lab = np.array([[7, 65535], [846, 0]], dtype=np.uint16)
+    p = tmp_path / "ADE_val_00000001.tif"
+    Image.fromarray(lab).save(p, compression="tiff_lzw")
+    assert read_label(p, num_classes=847, ignore_label=65535).tolist() == [[7, -1], [846, 0]]
+
+
 def test_tiff_errors(tmp_path):
     d = tmp_path / "pascal_ctx_d2/annotations_ctx459/validation"
     _tif(d / "2008_000001.tif", np.array([[459, 0]], dtype=np.uint16))
