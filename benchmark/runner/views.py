@@ -23,6 +23,12 @@ class ClassViews:
     taxonomy_sha256: str = ""
     graph: Any = None
 
+    @property
+    def in_domain(self) -> bool:
+        """The dataset's vocabulary is the training taxonomy itself (e.g. COCO val for a COCO-trained
+        model): every class is seen, there are no conflicts and nothing is harmonised."""
+        return self.target is not None and self.target == self.source
+
     def seen_mask(self, categories: CategorySet) -> np.ndarray | None:
         return None if self.seen_ids is None else np.isin(categories.ids, list(self.seen_ids))
 
@@ -35,6 +41,7 @@ class ClassViews:
             "sha256": self.taxonomy_sha256,
             "seen_protocol": self.seen_protocol,
             "num_seen": None if self.seen_ids is None else len(self.seen_ids),
+            "in_domain": self.in_domain,
         }
 
 
@@ -59,7 +66,7 @@ def resolve_views(categories: CategorySet, source: str, seen_protocol: str, *, h
             break
     if target is None:
         return ClassViews(None, source, seen_protocol, None, None, {}, g.sha256(), g)
-    if target == source:
+    if target == source:  # in-domain: identity mapping, no YAML needed (every class seen, no conflicts)
         seen: frozenset[int] = frozenset(int(i) for i in categories.ids)
         return ClassViews(target, source, seen_protocol, seen, frozenset(), {}, g.sha256(), g)
     seen = g.seen_ids(target=target, source=source, protocol=seen_protocol)
