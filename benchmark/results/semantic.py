@@ -76,3 +76,35 @@ def miou_from_rows(rows: list[Mapping[str, Any]], oracle: str, ids: set[int] | N
     consistency check of a stored ``miou_splits`` entry."""
     vals = [float(r["iou"]) for r in rows if r["oracle"] == oracle and r["iou"] is not None and (ids is None or int(r["category_id"]) in ids)]
     return (sum(vals) / len(vals) if vals else None), len(vals)
+
+
+def semantic_consistency_problems(doc: Mapping[str, Any], tol: float = 1e-9) -> list[str]:
+    """What a semantic target's stored mIoU summaries disagree on with its own per-class rows
+    (``submit check`` / leaderboard): row count per oracle, IoU = tp / (gt + pred - tp), and each
+    ``miou_splits`` entry = mean IoU over its classes with GT pixels. Empty when consistent."""
+    import math
+
+    problems: list[str] = []
+    rows_all = list(doc.get("per_class_semantic", []))
+    k = doc["dataset"]["num_classes"]
+    select = {"all": lambda r: True, "seen": lambda r: r.get("seen") is True, "unseen": lambda r: r.get("seen") is False,
+              "clean": lambda r: r.get("conflict") is False, "conflict": lambda r: r.get("conflict") is True}
+    for key, oracle in doc["oracles"].items():
+        rows = [r for r in rows_all if r["oracle"] == key]
+        if len(rows) != k:
+            problems.append(f"$.per_class_semantic: oracle {key!r} has {len(rows)} rows, expected {k} (dataset.num_classes)")
+            continue
+        for r in rows:
+            union = r["gt_pixels"] + r["pred_pixels"] - r["tp_pixels"]
+            want = r["tp_pixels"] / union if r["gt_pixels"] > 0 and union > 0 else None
+            if (want is None) != (r["iou"] is None) or (want is not None and not math.isclose(want, r["iou"], abs_tol=tol)):
+                problems.append(f"$.per_class_semantic: oracle {key!r} category {r['category_id']}: iou {r['iou']} but pixel counts give {want}")
+        for split, st in (oracle.get("miou_splits") or {}).items():
+            vals = [r["iou"] for r in rows if r["iou"] is not None and select[split](r)]
+            got = math.fsum(vals) / len(vals) if vals else None
+            same = (got is None and st["miou"] is None) or (got is not None and st["miou"] is not None and math.isclose(got, st["miou"], abs_tol=tol))
+            if not same:
+                problems.append(f"$.oracles.{key}.miou_splits.{split}.miou: {st['miou']} does not match {got} recomputed from per_class_semantic")
+            if len(vals) != st["n"]:
+                problems.append(f"$.oracles.{key}.miou_splits.{split}.n: {st['n']} but {len(vals)} classes with GT pixels in per_class_semantic")
+    return problems

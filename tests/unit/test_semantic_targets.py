@@ -1,0 +1,172 @@
+"""Semantic-only targets end to end: regions (one stuff segment per class), every oracle scored by
+mIoU, FN_seg / FN_cls on regions, results schema and frames; and in-domain COCO runs.
+
+The semantic dataset is built here from the synthetic ADE20K panoptic set, as the semantic reader
+represents a label map (docs/semantics.md): one segment per class present, id = dense index + 1,
+every class stuff, VOID = ignore. Expectations are counted independently from the label maps."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ovbench.data.catalog import get_dataset
+from ovbench.data.categories import Category, CategorySet
+from ovbench.data.dataset import PanopticDataset
+from ovbench.data.panoptic_format import PanopticMap
+from ovbench.data.synthetic import generate_dataset
+from ovbench.data.writer import write_panoptic
+from ovbench.errors import ConfigError
+from ovbench.results import validate_results
+from ovbench.results.frames import frames_from_doc
+from ovbench.results.io import load_results
+from ovbench.runner.report import oracle_table
+from ovbench.runner.run import RunOptions, run_suite
+from ovbench.suites.suite import load_suite
+
+
+def semantic_from_panoptic(ds: PanopticDataset, out: Path, name: str = "semantic_test") -> tuple[PanopticDataset, dict[str, np.ndarray]]:
+    """Write `ds` as regions (the SemanticDataset contract); return it and each image's dense label map."""
+    cats = CategorySet(tuple(Category(c.id, c.name, False) for c in ds.categories))
+    items, labels = [], {}
+    for s in ds:
+        seg_class = {seg.id: cats.index_of(seg.category_id) for seg in s.gt.segments}
+        lab = np.full(s.gt.shape, -1, dtype=np.int64)
+        for sid, k in seg_class.items():
+            lab[s.gt.ids == sid] = k
+        labels[s.image_id] = lab
+        items.append((s.image_id, PanopticMap.from_labels(lab, [int(c) for c in cats.ids])))
+    write_panoptic(out / "sem.json", out / "sem", items, cats)
+    sem = PanopticDataset(name, out / "sem.json", out / "sem", out / "images")
+    sem.task = "semantic"  # type: ignore[attr-defined]
+    return sem, labels
+
+
+@pytest.fixture(scope="module")
+def semantic(tmp_path_factory):
+    root = tmp_path_factory.mktemp("pan")
+    generate_dataset(root, 5, seed=7, height=128, width=160, workers=1, write_images=False)
+    return semantic_from_panoptic(get_dataset("ade20k_panoptic_val", root=root), tmp_path_factory.mktemp("sem"))
+
+
+@pytest.fixture(scope="module")
+def semantic_run(semantic, tmp_path_factory):
+    ds, labels = semantic
+    out = tmp_path_factory.mktemp("run")
+    path = run_suite("simulated", {"seed": 2, "num_queries": 60}, ds, load_suite("semantic"), RunOptions(out, progress=False))
+    return load_results(path), labels, out
+
+
+def test_regions_are_one_stuff_segment_per_class(semantic):
+    ds, labels = semantic
+    for s in ds:
+        present = sorted(int(ds.categories.ids[k]) for k in np.unique(labels[s.image_id]) if k >= 0)
+        assert sorted(x.category_id for x in s.gt.segments) == present
+        assert not ds.categories.isthing.any()
+        assert all(x.id == ds.categories.index_of(x.category_id) + 1 for x in s.gt.segments)
+
+
+def test_semantic_results_have_miou_only_and_valid_schema(semantic_run):
+    doc, _, out = semantic_run
+    validate_results(doc)
+    assert doc["dataset"]["task"] == "semantic" and doc["per_class"] == []
+    assert "conflict_pq" not in doc and "bootstrap" not in doc
+    assert list(doc["oracles"])[0] == "semantic_inference"
+    for key, o in doc["oracles"].items():
+        assert "splits" not in o, key
+        assert set(o["miou_splits"]) >= {"all", "seen", "unseen"}
+        assert o["miou"] == o["miou_splits"]["all"]["miou"]
+    assert doc["oracles"]["baseline"]["miou_semantic_inference"] == doc["oracles"]["semantic_inference"]["miou"]
+    assert (out / "per_class_semantic.csv").is_file()
+    table = oracle_table(doc)
+    assert "mIoU_all" in table and "PQ" not in table
+
+
+def test_semantic_per_class_rows_match_independent_pixel_counts(semantic_run):
+    doc, labels, _ = semantic_run
+    cats_ids = [r["category_id"] for r in doc["per_class_semantic"] if r["oracle"] == "baseline"]
+    gt_count = np.zeros(len(cats_ids), dtype=np.int64)
+    for lab in labels.values():
+        gt_count += np.bincount(lab[lab >= 0], minlength=len(cats_ids))
+    for key, o in doc["oracles"].items():
+        rows = [r for r in doc["per_class_semantic"] if r["oracle"] == key]
+        assert [r["category_id"] for r in rows] == cats_ids
+        # every oracle sees the same GT pixels: the label maps' counts
+        assert [r["gt_pixels"] for r in rows] == gt_count.tolist(), key
+        for r in rows:
+            if r["gt_pixels"]:
+                assert r["iou"] == pytest.approx(r["tp_pixels"] / (r["gt_pixels"] + r["pred_pixels"] - r["tp_pixels"]), abs=1e-12)
+            else:
+                assert r["iou"] is None
+        # mIoU = mean of the per-class IoUs over classes with GT pixels (fsum vs sum: 1e-12)
+        for split, pick in (("all", lambda r: True), ("seen", lambda r: r["seen"]), ("unseen", lambda r: not r["seen"])):
+            vals = [r["iou"] for r in rows if r["iou"] is not None and pick(r)]
+            assert o["miou_splits"][split]["n"] == len(vals)
+            assert o["miou_splits"][split]["miou"] == pytest.approx(sum(vals) / len(vals), abs=1e-12)
+    # oracle segmentation with oracle selection reproduces each matched region exactly: its IoU >= the baseline's mean
+    assert doc["oracles"]["select_no_void_seg"]["miou"] > doc["oracles"]["baseline"]["miou"]
+
+
+def test_fn_breakdown_is_defined_on_regions(semantic_run):
+    """tp + fn_seg + fn_cls = number of GT regions of a class = images in which the class occurs."""
+    doc, labels, _ = semantic_run
+    ids = [r["category_id"] for r in doc["per_class_semantic"] if r["oracle"] == "baseline"]
+    regions = np.zeros(len(ids), dtype=np.int64)
+    for lab in labels.values():
+        regions[np.unique(lab[lab >= 0])] += 1
+    rows = {r["category_id"]: r for r in doc["fn_breakdown"]}
+    for k, cid in enumerate(ids):
+        r = rows[cid]
+        assert r["tp"] + r["fn_seg"] + r["fn_cls"] == regions[k], r
+    assert sum(r["fn_seg"] + r["fn_cls"] for r in rows.values()) > 0
+
+
+def test_semantic_frames_carry_miou_per_split(semantic_run):
+    doc, _, _ = semantic_run
+    fr = frames_from_doc(doc)
+    s = fr["summary"]
+    assert set(s["task"]) == {"semantic"} and s["pq"].isna().all()
+    row = s[(s.oracle == "oracle_cls") & (s.split == "unseen")].iloc[0]
+    assert row["miou"] == pytest.approx(doc["oracles"]["oracle_cls"]["miou_splits"]["unseen"]["miou"])
+    assert len(fr["per_class_semantic"]) == len(doc["per_class_semantic"])
+
+
+def test_a_panoptic_suite_on_a_semantic_target_is_refused(semantic, tmp_path):
+    ds, _ = semantic
+    with pytest.raises(ConfigError, match="use --suite semantic"):
+        run_suite("simulated", {}, ds, load_suite("standard"), RunOptions(tmp_path, progress=False))
+
+
+def test_semantic_schema_refuses_pq_splits_on_a_semantic_target(semantic_run):
+    doc, _, _ = semantic_run
+    from ovbench.results.validate import schema_problems
+
+    bad = dict(doc, oracles={**doc["oracles"], "baseline": {**doc["oracles"]["baseline"], "splits": {"all": {"pq": 0.5, "sq": 0.5, "rq": 1.0, "n": 1}}}})
+    assert any("oracles" in p for p in schema_problems(bad))
+
+
+def test_in_domain_coco_run_sees_every_class_and_reports_no_conflicts(tmp_path):
+    generate_dataset(tmp_path / "coco", 3, seed=1, layout="coco", height=128, width=160, workers=1, write_images=False)
+    ds = get_dataset("coco_panoptic_val", root=tmp_path / "coco")
+    path = run_suite("simulated", {"seed": 0, "num_queries": 60}, ds, load_suite("standard"), RunOptions(tmp_path / "run", progress=False))
+    doc = load_results(path)
+    validate_results(doc)
+    assert doc["taxonomy"]["in_domain"] is True and doc["taxonomy"]["num_seen"] == 133
+    assert doc["taxonomy"]["name"] == "coco_panoptic_133__coco_panoptic_133"
+    assert "conflict_pq" not in doc
+    sp = doc["oracles"]["baseline"]["splits"]
+    assert sp["seen"] == {k: v for k, v in sp["all"].items()} and sp["unseen"]["n"] == 0 and sp["unseen"]["pq"] is None
+    assert all(r["seen"] and not r["conflict"] for r in doc["per_class"])
+
+
+def test_semantic_consistency_check_catches_a_tampered_summary(semantic_run):
+    from ovbench.submit.check import consistency_problems
+
+    doc, _, _ = semantic_run
+    assert consistency_problems(doc) == []
+    o = doc["oracles"]["oracle_cls"]
+    bad = dict(doc, oracles={**doc["oracles"], "oracle_cls": {**o, "miou_splits": {**o["miou_splits"], "seen": {"miou": 0.99, "n": o["miou_splits"]["seen"]["n"]}}}})
+    problems = consistency_problems(bad)
+    assert len(problems) == 1 and "$.oracles.oracle_cls.miou_splits.seen.miou" in problems[0]
