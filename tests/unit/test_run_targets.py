@@ -1,0 +1,96 @@
+"""`ovbench run --datasets`: several targets, one folder each, skipped targets never silent,
+resume and sharding per target, non-zero exit when nothing ran."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ovbench.cli import main
+from ovbench.data.synthetic import generate_dataset
+from ovbench.errors import ConfigError
+from ovbench.results.io import load_results
+from ovbench.runner.targets import Target, load_targets_yaml, parse_targets
+
+ARGS = ["--adapter", "simulated", "--adapter-arg", "num_queries=40", "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory):
+    r = tmp_path_factory.mktemp("datasets")
+    generate_dataset(r, 3, seed=1, height=96, width=128, workers=1, write_images=False)
+    generate_dataset(r, 2, seed=2, layout="coco", height=96, width=128, workers=1, write_images=False)
+    return r
+
+
+def _oracles(path):
+    return {k: v["splits"] for k, v in load_results(path)["oracles"].items()}
+
+
+def test_each_target_gets_its_folder_and_missing_ones_are_skipped_loudly(root, tmp_path, capsys):
+    out = tmp_path / "run"
+    rc = main(["run", *ARGS, "--datasets", "coco_panoptic_val,ade20k_panoptic_val", "--dataset-root", str(root), "--out", str(out)])
+    assert rc == 0
+    assert load_results(out / "coco_panoptic_val" / "results.json")["taxonomy"]["in_domain"] is True
+    assert load_results(out / "ade20k_panoptic_val" / "results.json")["taxonomy"]["num_seen"] == 64
+    summary = json.loads((out / "targets.json").read_text())
+    assert [(t["dataset"], t["status"]) for t in summary["targets"]] == [("coco_panoptic_val", "ran"), ("ade20k_panoptic_val", "ran")]
+    # a root holding only COCO: ADE20K is skipped with every path tried
+    coco_only = tmp_path / "coco_only"
+    coco_only.mkdir()
+    (coco_only / "coco").symlink_to(root / "coco")
+    capsys.readouterr()
+    rc = main(["run", *ARGS, "--datasets", "all", "--dataset-root", str(coco_only), "--out", str(tmp_path / "run2")])
+    text = capsys.readouterr().out
+    assert rc == 0
+    assert "skipped: dataset 'ade20k_panoptic_val' not found" in text and str(coco_only / "ADEChallengeData2016") in text
+    status = {t["dataset"]: t for t in json.loads((tmp_path / "run2" / "targets.json").read_text())["targets"]}
+    assert status["coco_panoptic_val"]["status"] == "ran"
+    assert status["ade20k_panoptic_val"]["status"] == "skipped" and "tried" in status["ade20k_panoptic_val"]["message"]
+    assert not (tmp_path / "run2" / "ade20k_panoptic_val" / "results.json").exists()
+
+
+def test_nothing_on_disk_exits_non_zero(tmp_path, capsys):
+    rc = main(["run", *ARGS, "--datasets", "all", "--dataset-root", str(tmp_path / "empty"), "--out", str(tmp_path / "o")])
+    assert rc == 1
+    assert "nothing ran" in capsys.readouterr().out
+
+
+def test_resume_and_sharding_work_per_target(root, tmp_path):
+    base = ["run", *ARGS, "--datasets", "ade20k_panoptic_val,coco_panoptic_val", "--dataset-root", str(root)]
+    assert main([*base, "--out", str(tmp_path / "ref")]) == 0
+    ref = {t: _oracles(tmp_path / "ref" / t / "results.json") for t in ("ade20k_panoptic_val", "coco_panoptic_val")}
+    # shard 0/2 leaves every target pending; shard 1/2 completes and merges each
+    assert main([*base, "--out", str(tmp_path / "sh"), "--shard", "0/2"]) == 0
+    pending = json.loads((tmp_path / "sh" / "targets.json").read_text())["targets"]
+    assert {t["status"] for t in pending} == {"pending"}
+    assert main([*base, "--out", str(tmp_path / "sh"), "--shard", "1/2"]) == 0
+    for t, numbers in ref.items():
+        assert _oracles(tmp_path / "sh" / t / "results.json") == numbers
+    # resume: delete one target's results and one shard, run again -> identical numbers
+    (tmp_path / "ref" / "coco_panoptic_val" / "results.json").unlink()
+    next((tmp_path / "ref" / "coco_panoptic_val" / "shards").glob("*.json")).unlink()
+    assert main([*base, "--out", str(tmp_path / "ref")]) == 0
+    assert _oracles(tmp_path / "ref" / "coco_panoptic_val" / "results.json") == ref["coco_panoptic_val"]
+
+
+def test_target_specs_and_their_errors(tmp_path):
+    assert parse_targets("coco_panoptic_val, ade20k_panoptic_val") == [Target("coco_panoptic_val"), Target("ade20k_panoptic_val")]
+    assert {t.dataset for t in parse_targets("all")} >= {"coco_panoptic_val", "ade20k_panoptic_val"}
+    with pytest.raises(ConfigError, match="unknown dataset 'ade20k'"):
+        parse_targets("ade20k")
+    with pytest.raises(ConfigError, match="listed twice"):
+        parse_targets("coco_panoptic_val,coco_panoptic_val")
+    y = tmp_path / "t.yaml"
+    y.write_text("schema: ovbench-targets/1\nname: x\ntargets:\n  - coco_panoptic_val\n  - {dataset: ade20k_panoptic_val, suite: standard}\n")
+    assert load_targets_yaml(y) == [Target("coco_panoptic_val"), Target("ade20k_panoptic_val", "standard")]
+    assert parse_targets(str(y)) == load_targets_yaml(y)
+    y.write_text("schema: ovbench-targets/1\ntargets:\n  - {dataset: coco_panoptic_val, suit: standard}\n")
+    with pytest.raises(ConfigError, match=r"t.yaml: targets\[0\]"):
+        load_targets_yaml(y)
+    y.write_text("targets: [coco_panoptic_val]\n")
+    with pytest.raises(ConfigError, match="schema: ovbench-targets/1"):
+        load_targets_yaml(y)
+    with pytest.raises(ConfigError, match="does not exist"):
+        parse_targets(str(tmp_path / "nope.yaml"))
