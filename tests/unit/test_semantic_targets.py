@@ -170,3 +170,22 @@ def test_semantic_consistency_check_catches_a_tampered_summary(semantic_run):
     bad = dict(doc, oracles={**doc["oracles"], "oracle_cls": {**o, "miou_splits": {**o["miou_splits"], "seen": {"miou": 0.99, "n": o["miou_splits"]["seen"]["n"]}}}})
     problems = consistency_problems(bad)
     assert len(problems) == 1 and "$.oracles.oracle_cls.miou_splits.seen.miou" in problems[0]
+
+
+def test_vlm_region_confusion_by_hand():
+    """Two images; regions of classes a=1, b=2, c=3 (areas in pixels); the oracle labels b's region
+    as c in image 1 and skips c's region of image 2 (left unpredicted)."""
+    from ovbench.data.panoptic_format import SegmentInfo
+    from ovbench.vlm.semantic import region_confusion
+
+    cats = CategorySet((Category(1, "a", False), Category(2, "b", False), Category(3, "c", False)))
+    gt = {"i1": [SegmentInfo(1, 1, False, 10), SegmentInfo(2, 2, False, 6)],
+          "i2": [SegmentInfo(1, 1, False, 4), SegmentInfo(3, 3, False, 5)]}
+    recs = [{"image_id": "i1", "gt_segment_index": [0, 1], "pred_category_id": [1, 3]},
+            {"image_id": "i2", "gt_segment_index": [0], "pred_category_id": [1]}]
+    s = region_confusion(recs, gt, cats)
+    r = s.compute()
+    # a: tp 14, gt 14, pred 14 -> 1; b: tp 0, gt 6 -> 0; c: tp 0, gt 5 (unpredicted), pred 6 -> 0
+    assert r.iou.tolist() == [1.0, 0.0, 0.0]
+    assert s.conf[3, 2] == 5 and s.conf[2, 1] == 6 and s.conf[0, 0] == 14
+    assert r.miou == pytest.approx(1 / 3)
