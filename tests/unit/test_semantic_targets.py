@@ -7,17 +7,12 @@ every class stuff, VOID = ignore. Expectations are counted independently from th
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from ovbench.data.catalog import get_dataset
 from ovbench.data.categories import Category, CategorySet
-from ovbench.data.dataset import PanopticDataset
-from ovbench.data.panoptic_format import PanopticMap
 from ovbench.data.synthetic import generate_dataset
-from ovbench.data.writer import write_panoptic
 from ovbench.errors import ConfigError
 from ovbench.results import validate_results
 from ovbench.results.frames import frames_from_doc
@@ -25,23 +20,7 @@ from ovbench.results.io import load_results
 from ovbench.runner.report import oracle_table
 from ovbench.runner.run import RunOptions, run_suite
 from ovbench.suites.suite import load_suite
-
-
-def semantic_from_panoptic(ds: PanopticDataset, out: Path, name: str = "semantic_test") -> tuple[PanopticDataset, dict[str, np.ndarray]]:
-    """Write `ds` as regions (the SemanticDataset contract); return it and each image's dense label map."""
-    cats = CategorySet(tuple(Category(c.id, c.name, False) for c in ds.categories))
-    items, labels = [], {}
-    for s in ds:
-        seg_class = {seg.id: cats.index_of(seg.category_id) for seg in s.gt.segments}
-        lab = np.full(s.gt.shape, -1, dtype=np.int64)
-        for sid, k in seg_class.items():
-            lab[s.gt.ids == sid] = k
-        labels[s.image_id] = lab
-        items.append((s.image_id, PanopticMap.from_labels(lab, [int(c) for c in cats.ids])))
-    write_panoptic(out / "sem.json", out / "sem", items, cats)
-    sem = PanopticDataset(name, out / "sem.json", out / "sem", out / "images")
-    sem.task = "semantic"  # type: ignore[attr-defined]
-    return sem, labels
+from semantic_helpers import semantic_from_panoptic
 
 
 @pytest.fixture(scope="module")
