@@ -25,7 +25,11 @@ def run(args: argparse.Namespace) -> int:
     elif args.what == "datasets":
         from ..data.catalog import DATASETS
 
-        names = DATASETS.names()
+        rows = [DATASETS.get(n) for n in DATASETS.names()]
+        width = max(len(r.name) for r in rows)
+        for r in rows:
+            print(f"{r.name:<{width}}  {r.task:<8}  {r.num_classes:>4} classes  {r.class_list}")
+        return 0
     else:
         from ..suites.suite import suite_dir
 

@@ -64,10 +64,18 @@ class PanopticDataset:
     """Reader for a COCO-panoptic JSON with its PNG folder and image folder.
 
     ``name`` is the catalog name (e.g. ``ade20k_panoptic_val``); ``categories`` come from the JSON.
+    ``image_layout``: ``flat`` (images directly in ``image_dir``) or ``city`` (Cityscapes:
+    ``image_dir/<city>/<file_name>``, the city being the file name's first ``_`` field).
     """
 
-    def __init__(self, name: str, json_path: str | Path, png_dir: str | Path, image_dir: str | Path | None = None) -> None:
+    task = "panoptic"
+
+    def __init__(self, name: str, json_path: str | Path, png_dir: str | Path, image_dir: str | Path | None = None,
+                 *, image_layout: str = "flat") -> None:
         self.name = name
+        if image_layout not in ("flat", "city"):
+            raise DatasetError(f"dataset {name!r}: unknown image_layout {image_layout!r} (flat or city)")
+        self.image_layout = image_layout
         self.json_path = Path(json_path)
         self.png_dir = Path(png_dir)
         self.image_dir = Path(image_dir) if image_dir is not None else self.png_dir
@@ -115,7 +123,13 @@ class PanopticDataset:
         """Load and validate the ground truth of one image."""
         rec = self.record(image_id)
         gt = read_panoptic_png(self.png_dir / rec.png_name, rec.segments, (rec.height, rec.width), what="ground truth")
-        return Sample(rec.image_id, self.image_dir / rec.file_name, gt, rec.height, rec.width)
+        return Sample(rec.image_id, self.image_path(rec), gt, rec.height, rec.width)
+
+    def image_path(self, rec: ImageRecord) -> Path:
+        """Where the RGB image of a record lives (see ``image_layout``)."""
+        if self.image_layout == "city":
+            return self.image_dir / rec.file_name.split("_", 1)[0] / rec.file_name
+        return self.image_dir / rec.file_name
 
     def __iter__(self) -> Iterator[Sample]:
         for r in self.records:
