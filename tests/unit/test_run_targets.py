@@ -94,3 +94,33 @@ def test_target_specs_and_their_errors(tmp_path):
         load_targets_yaml(y)
     with pytest.raises(ConfigError, match="does not exist"):
         parse_targets(str(tmp_path / "nope.yaml"))
+
+
+@pytest.mark.slow
+def test_every_catalog_target_runs_with_the_oracles_that_apply(tmp_path):
+    """`ovbench generate --dataset NAME` for each of the nine datasets, then one `--datasets all` run."""
+    from ovbench.data.catalog import DATASETS
+    from ovbench.results import validate_results
+
+    names = DATASETS.names()
+    assert len(names) == 9  # ADE20K-150, COCO (in-domain), Cityscapes, Mapillary, A-847, PC-459, PC-59, VOC-20, VOC-21
+    for name in names:
+        assert main(["generate", "--dataset", name, "--out", str(tmp_path / "d"), "--images", "2", "--height", "96",
+                     "--width", "128", "--no-images", "--workers", "1"]) == 0
+    assert main(["run", *ARGS, "--datasets", "all", "--dataset-root", str(tmp_path / "d"), "--out", str(tmp_path / "run")]) == 0
+    targets = json.loads((tmp_path / "run" / "targets.json").read_text())["targets"]
+    assert [t["dataset"] for t in targets] == names and {t["status"] for t in targets} == {"ran"}
+    for t in targets:
+        doc = load_results(t["results"])
+        validate_results(doc)
+        task = "semantic" if t["dataset"].endswith("_sem_seg_val") else "panoptic"
+        assert doc["dataset"]["task"] == t["task"] == task
+        if task == "semantic":
+            assert set(doc["oracles"]) == {"semantic_inference", "baseline", "oracle_cls", "select", "select_no_void",
+                                           "select_no_void_seg", "select_no_void_cls"}
+            assert all("miou_splits" in o and "splits" not in o for o in doc["oracles"].values())
+            assert doc["per_class"] == [] and doc["per_class_semantic"] and doc["fn_breakdown"]
+        else:
+            assert all(set(o["splits"]) >= {"all", "things", "stuff"} for o in doc["oracles"].values())
+            assert len(doc["per_class"]) == 6 * doc["dataset"]["num_classes"]
+        assert doc["taxonomy"]["in_domain"] is (t["dataset"] == "coco_panoptic_val")
