@@ -27,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     def common(q: argparse.ArgumentParser, pair: bool = True) -> None:
         q.add_argument("--files", nargs="+", metavar="FILE", help="load these YAML files / folders instead of the shipped taxonomies")
         if pair:
-            q.add_argument("--target", default="ade20k_150", help="evaluation taxonomy (default: ade20k_150)")
+            q.add_argument("--target", default="ade20k_150", help="evaluation taxonomy: a class list or a dataset name (default: ade20k_150)")
             q.add_argument("--source", default="coco_panoptic_133", help="training taxonomy (default: coco_panoptic_133)")
 
     s = tsub.add_parser("show", help="relations, policies and seen/unseen status of a class", description="Show a class: relations, policies, seen/unseen under each protocol.")
@@ -182,12 +182,21 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(
             f"  {src} -> {tgt}: {len(m.edges)} edges, {len(m.unlabeled)} unlabeled_in_source, "
             f"{len(m.policies)} policies ({len(g.conflict_ids(tgt, src))} conflict classes), {len(m.harmonisations)} harmonisations"
+            + (f"; coverage partial: {len(g.unmapped_ids(tgt, src))} unmapped" if m.coverage == "partial" else "")
         )
     print("  edges by relation: " + ", ".join(f"{k} {v}" for k, v in sorted(rels.items())))
     return 0
 
 
+def _class_list_name(name: str) -> str:
+    """A catalog dataset name (``pascal_voc_20_sem_seg_val``) -> its class list; other names as given."""
+    from ..data.catalog import DATASETS
+
+    return DATASETS.get(name).class_list if name in DATASETS.names() else name
+
+
 def cmd_seen(args: argparse.Namespace) -> int:
+    args.target, args.source = _class_list_name(args.target), _class_list_name(args.source)
     g = _graph(args.files)
     protocols = list(PROTOCOL_CHOICES) if args.protocol == "all" else [args.protocol]
     seen = {p: g.seen_ids(args.target, args.source, p) for p in protocols}
@@ -209,6 +218,8 @@ def cmd_seen(args: argparse.Namespace) -> int:
             "target": args.target,
             "source": args.source,
             "taxonomy_sha256": g.sha256(),
+            "coverage": g.mapping(args.target, args.source).coverage,
+            "n_unmapped": len(g.unmapped_ids(args.target, args.source)),
             "protocols": {
                 p: {"n_seen": len(seen[p]), "n_unseen": len(rows) - len(seen[p]), "seen": sorted(seen[p]), "unseen": sorted({r["id"] for r in rows} - seen[p])}
                 for p in protocols
@@ -224,5 +235,8 @@ def cmd_seen(args: argparse.Namespace) -> int:
         text = buf.getvalue()
     _emit(text, args.out)
     summary = ", ".join(f"{p}: {len(seen[p])} seen / {len(rows) - len(seen[p])} unseen" for p in protocols)
+    unmapped = g.unmapped_ids(args.target, args.source)
+    if unmapped:
+        summary += f" ({len(unmapped)} classes unmapped: coverage partial, see docs/taxonomy.md)"
     print(f"{args.target} vs {args.source}: {summary}", file=sys.stderr)
     return 0

@@ -2,7 +2,7 @@
 
 Panoptic (COCO-panoptic JSON + PNG folder): ``coco_panoptic_val``, ``ade20k_panoptic_val``,
 ``cityscapes_panoptic_val``, ``mapillary_vistas_panoptic_val``. Semantic (one label image per RGB
-image): ``ade20k_full_sem_seg_val`` (847 classes, uint16 TIFF), ``pascal_ctx_459_sem_seg_val``
+image): ``ade20k_sem_seg_val`` (ADE20K-150, PNG), ``ade20k_full_sem_seg_val`` (847 classes, uint16 TIFF), ``pascal_ctx_459_sem_seg_val``
 (uint16 TIFF), ``pascal_ctx_59_sem_seg_val``, ``pascal_voc_20_sem_seg_val`` and
 ``pascal_voc_21_sem_seg_val`` (8-bit PNG, 255 = ignore).
 
@@ -176,6 +176,12 @@ def _sem(name: str, variants: tuple[LayoutVariant, ...], class_list: str, descri
                          label_ext=ext, ignore_label=65535 if ext == ".tif" else 255, background=background)
 
 
+ADE20K_SEM_SEG_VAL = _sem(
+    "ade20k_sem_seg_val",
+    (LayoutVariant("", "ADEChallengeData2016/annotations_detectron2/validation", "ADEChallengeData2016/images/validation",
+                   "detectron2 builtin ade20k_sem_seg_val (Mask2Former prepare_ade20k_sem_seg.py)"),),
+    "ade20k_150", "ADE20K-150 semantic validation (2000 images; PNG labels, 'other' -> 255 = ignore)", ".png", "ignore",
+)
 ADE20K_FULL_SEM_SEG_VAL = _sem(
     "ade20k_full_sem_seg_val",
     (
@@ -214,7 +220,7 @@ PASCAL_VOC_21_SEM_SEG_VAL = _sem(
 DATASETS: Registry[DatasetLayout] = Registry("dataset")
 for _layout in (
     COCO_PANOPTIC_VAL, ADE20K_PANOPTIC_VAL, CITYSCAPES_PANOPTIC_VAL, MAPILLARY_VISTAS_PANOPTIC_VAL,
-    ADE20K_FULL_SEM_SEG_VAL, PASCAL_CTX_459_SEM_SEG_VAL, PASCAL_CTX_59_SEM_SEG_VAL,
+    ADE20K_SEM_SEG_VAL, ADE20K_FULL_SEM_SEG_VAL, PASCAL_CTX_459_SEM_SEG_VAL, PASCAL_CTX_59_SEM_SEG_VAL,
     PASCAL_VOC_20_SEM_SEG_VAL, PASCAL_VOC_21_SEM_SEG_VAL,
 ):
     DATASETS.add(_layout.name, _layout)

@@ -226,7 +226,15 @@ def _panoptic_chunk(args: tuple[str, SyntheticConfig, str, str, list[int]]) -> l
 # ---- semantic ----------------------------------------------------------------------------------
 def _paint_set(name: str, cats: CategorySet) -> CategorySet:
     """The classes the scene painter uses: the class list with its thing flags; Pascal VOC-20
-    gets a pseudo stuff class for the background it ignores."""
+    gets a pseudo stuff class for the background it ignores (so VOC-20 and VOC-21 paint the same
+    scenes and share their JPEGs, as the real sets do). Both Pascal Context sets paint from one
+    Context-459 pool (the 59 frequent classes and every 8th other class), so they share JPEGs too."""
+    if name.startswith("pascal_ctx"):
+        from ..taxonomy.classes import load_class_list
+
+        full = load_class_list("pascal_ctx_459")
+        frequent = {c.name for c in load_class_list("pascal_ctx_59")}
+        return CategorySet(tuple(c for i, c in enumerate(full) if c.name in frequent or i % 8 == 0))
     out = list(cats)
     if name.startswith("pascal_voc_20"):
         out = [Category(_BACKGROUND, "background", False)] + out
@@ -268,10 +276,15 @@ def _semantic_chunk(args: tuple[str, SyntheticConfig, str, str, list[int]]) -> i
 
     layout = get_layout(name)
     cats = load_class_list(layout.class_list)
-    paint = _paint_set(name, cats)
     assert layout.ignore_label is not None
     ignore = layout.ignore_label
+    if name == "ade20k_sem_seg_val":
+        return _ade150_semantic(cfg, cats, label_dir, image_dir, indices, ignore)
+    paint = _paint_set(name, cats)
     dense = {c.id: i for i, c in enumerate(cats)}
+    if name.startswith("pascal_ctx"):  # paint ids are Context-459 ids; label by name
+        by_name = {c.name: i for i, c in enumerate(cats)}
+        dense = {c.id: by_name[c.name] for c in paint if c.name in by_name}
     for index in indices:
         rng = np.random.default_rng([cfg.seed, index])
         cv = _random_scene(rng, cfg, paint)
@@ -286,6 +299,33 @@ def _semantic_chunk(args: tuple[str, SyntheticConfig, str, str, list[int]]) -> i
         stem = semantic_stem(name, index)
         write_label(Path(label_dir) / f"{stem}{layout.label_ext}", labels)
         if cfg.write_images:
-            img = _render(rng, cv.seg, [c if c in dense else 0 for c in cv.cats])
+            img = _render(rng, cv.seg, [max(c, 0) for c in cv.cats])
             Image.fromarray(img).save(Path(image_dir) / f"{stem}{layout.image_ext}", quality=cfg.jpeg_quality)
+    return len(indices)
+
+
+def _ade150_semantic(cfg: SyntheticConfig, cats: CategorySet, label_dir: str, image_dir: str, indices: list[int], ignore: int) -> int:
+    """ADE20K-150 semantic labels from the panoptic generator's scenes (same seed, same sizes ->
+    the same ``ADE_val_*.jpg`` as ``ade20k_panoptic_val``, which shares the image folder): each
+    pixel's category index, VOID -> ignore, as prepare_ade20k_sem_seg.py's labels relate to the
+    panoptic ones."""
+    from PIL import Image
+
+    from .semantic_labels import write_label
+    from .synthetic import _make_image
+
+    pan_cfg = SyntheticConfig("ade20k", cfg.n_images, cfg.seed, cfg.height, cfg.width, cfg.min_segments, cfg.max_segments,
+                              False, 0.0, cfg.void_fraction, None, cfg.write_images).resolved()
+    dense = {c.id: i for i, c in enumerate(cats)}
+    for index in indices:
+        ids, infos, image, _ = _make_image(pan_cfg, cats, index)
+        seg_ids = np.array([0] + [s["id"] for s in infos], dtype=np.int64)
+        values = np.array([ignore] + [dense[s["category_id"]] for s in infos], dtype=np.int64)
+        order = np.argsort(seg_ids)
+        pos = np.searchsorted(seg_ids[order], ids)
+        labels = values[order][pos]
+        stem = semantic_stem("ade20k", index)
+        write_label(Path(label_dir) / f"{stem}.png", labels)
+        if cfg.write_images:
+            Image.fromarray(image).save(Path(image_dir) / f"{stem}.jpg", quality=pan_cfg.jpeg_quality)
     return len(indices)

@@ -27,7 +27,7 @@ from ..data.categories import CategorySet
 from ..errors import TaxonomyError
 from ..metrics.accumulator import PQStats
 from .graph import DEFAULT_SOURCE, DEFAULT_TARGET, TaxonomyGraph
-from .model import RELATION_RANK, UNLABELED
+from .model import RELATION_RANK, UNLABELED, UNMAPPED
 
 
 def _pq(stats: PQStats, mask: np.ndarray) -> dict[str, Any]:
@@ -92,7 +92,7 @@ def conflict_aware_summary(
         "unlabeled_in_source": _pq(stats, mask(unlabeled)),
         "thing_stuff_mismatch": _pq(stats, mask(mismatch)),
     }
-    for r in (*RELATION_RANK, UNLABELED):
+    for r in (*RELATION_RANK, UNLABELED, UNMAPPED):
         sel = {i for i, v in rel_of.items() if v == r}
         if sel:
             groups[f"relation:{r}"] = _pq(stats, mask(sel))

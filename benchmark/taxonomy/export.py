@@ -61,6 +61,8 @@ def _edge_doc(e: Edge) -> dict[str, Any]:
 def _mapping_doc(m: MappingSpec, *, edges: bool = True) -> dict[str, Any]:
     doc: dict[str, Any] = {"schema": MAPPING_SCHEMA, "source": m.source, "target": m.target, "description": m.description}
     doc["sources"] = {k: dict(v) for k, v in m.sources.items()}
+    if m.coverage != "complete":
+        doc["coverage"] = {"mode": m.coverage, "note": m.coverage_note}
     if edges:
         doc["edges"] = [_edge_doc(e) for e in m.edges]
     unl = []

@@ -27,6 +27,7 @@ from .model import (
     MAPPING_SCHEMA,
     RELATION_RANK,
     UNLABELED,
+    UNMAPPED,
     DatasetSpec,
     Edge,
     HarmonisationSpec,
@@ -182,14 +183,26 @@ class TaxonomyGraph:
     def source_relation(self, target_id: int, target: str = DEFAULT_TARGET, source: str = DEFAULT_SOURCE) -> str:
         """The target class's strongest relation to the source taxonomy (from the target's side):
         ``same`` > ``narrower`` (all of it annotated under a coarser source class) > ``broader`` >
-        ``overlaps`` > ``part_of`` > ``has_part``; ``unlabeled_in_source`` when it has none."""
-        self.mapping(target, source)
+        ``overlaps`` > ``part_of`` > ``has_part``; ``unlabeled_in_source`` when it has none, or
+        ``unmapped`` in a ``coverage: partial`` mapping when the class is neither related nor marked."""
+        m = self.mapping(target, source)
         n = self.node_by_id(target, target_id)
         rels = {e.rel for e in self._cross_out(n.key, source)}
         for r in RELATION_RANK:
             if r in rels:
                 return r
+        if m.coverage == "partial" and n.key not in {u.node for u in m.unlabeled}:
+            return UNMAPPED
         return UNLABELED
+
+    def unmapped_ids(self, target: str = DEFAULT_TARGET, source: str = DEFAULT_SOURCE) -> frozenset[int]:
+        """Target classes with neither an edge to the source nor an ``unlabeled_in_source`` mark
+        (only in ``coverage: partial`` mappings; empty otherwise)."""
+        m = self.mapping(target, source)
+        if m.coverage != "partial":
+            return frozenset()
+        marked = {u.node for u in m.unlabeled}
+        return frozenset(n.id for n in self.dataset(target).nodes if n.key not in marked and not self._cross_out(n.key, source))
 
     def unlabeled(self, target: str = DEFAULT_TARGET, source: str = DEFAULT_SOURCE) -> list[UnlabeledMark]:
         return list(self.mapping(target, source).unlabeled)

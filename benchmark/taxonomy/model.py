@@ -25,6 +25,9 @@ RELATIONS: tuple[str, ...] = tuple(INVERSE)
 #: target concept the source annotates (same > all of it under a coarser name > part of it > ...)
 RELATION_RANK: tuple[str, ...] = ("same", "narrower", "broader", "overlaps", "part_of", "has_part")
 UNLABELED = "unlabeled_in_source"
+#: a target class of a ``coverage: partial`` mapping with neither an edge nor a mark (not curated)
+UNMAPPED = "unmapped"
+COVERAGE_MODES: tuple[str, ...] = ("complete", "partial")
 CONFIDENCE: tuple[str, ...] = ("high", "medium", "low")
 SCOPES: tuple[str, ...] = ("cross", "intra")
 POLICY_KINDS: tuple[str, ...] = (
@@ -201,6 +204,10 @@ class MappingSpec:
     policies: tuple[Policy, ...]
     harmonisations: tuple[HarmonisationSpec, ...]
     file: str | None = field(default=None, compare=False)
+    #: ``complete``: every target class has an edge or an unlabeled_in_source mark (validated);
+    #: ``partial``: classes may be left unmapped (long class lists: ADE20K-847, Pascal Context-459)
+    coverage: str = "complete"
+    coverage_note: str = ""
 
     @property
     def key(self) -> str:

@@ -16,6 +16,7 @@ from ..errors import TaxonomyError
 from .model import (
     CLASS_SCHEMA,
     CONFIDENCE,
+    COVERAGE_MODES,
     INVERSE,
     MAPPING_SCHEMA,
     POLICY_KINDS,
@@ -39,7 +40,8 @@ UNLABELED_FIELDS = {"node", "confidence", "evidence", "note", "policies"}
 POLICY_FIELDS = {"id", "kind", "summary", "nodes", "evidence", "annotates"}
 HARM_FIELDS = {"name", "description", "groups", "derive"}
 GROUP_FIELDS = {"name", "into", "members", "isthing", "policy"}
-MAPPING_FIELDS = {"schema", "source", "target", "description", "sources", "edges", "unlabeled_in_source", "policies", "harmonisations"}
+MAPPING_FIELDS = {"schema", "source", "target", "description", "sources", "edges", "unlabeled_in_source", "policies", "harmonisations", "coverage"}
+COVERAGE_FIELDS = {"mode", "note"}
 DERIVE_RULES = {"merge_narrower_than_source"}
 
 
@@ -414,6 +416,18 @@ def parse_mapping(doc: Any, file: str | None, resolver: Resolver) -> MappingSpec
                 cited[gr.policy].append(hs.name)
     policies = [replace(p, harmonisations=tuple(cited.get(p.id, ()))) for p in policies]
 
+    coverage, coverage_note = "complete", ""
+    cov = doc.get("coverage")
+    if cov is not None:
+        cov = _mapping(cov, "coverage", file=file)
+        _check_fields(cov, COVERAGE_FIELDS, "coverage", file=file)
+        coverage = cov.get("mode", "complete")
+        if coverage not in COVERAGE_MODES:
+            raise _err(cov, f"coverage: mode must be one of {', '.join(COVERAGE_MODES)}, got {coverage!r}", "mode", file=file)
+        coverage_note = " ".join(str(cov.get("note", "")).split())
+        if coverage == "partial" and not coverage_note:
+            raise _err(cov, "coverage: a partial mapping needs a 'note' saying what is curated and what is not", file=file)
+
     return MappingSpec(
         source=src_ds,
         target=tgt_ds,
@@ -424,6 +438,8 @@ def parse_mapping(doc: Any, file: str | None, resolver: Resolver) -> MappingSpec
         policies=tuple(policies),
         harmonisations=tuple(harms),
         file=file,
+        coverage=str(coverage),
+        coverage_note=coverage_note,
     )
 
 

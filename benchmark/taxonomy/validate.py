@@ -16,7 +16,7 @@ Checks (each error names the file and line of the offending entry):
   ``thing_stuff`` policies hold at least one thing and one stuff class;
 * weights out of one node (its ``src`` edges) sum to at most 1;
 * coverage: every target class has a cross edge to the source taxonomy or is marked
-  ``unlabeled_in_source``, never both;
+  ``unlabeled_in_source``, never both (a ``coverage: partial`` mapping may leave classes unmapped);
 * harmonisations: group members are disjoint within a harmonisation, group policies exist.
 """
 
@@ -205,7 +205,7 @@ def _check_coverage(m: MappingSpec, names: dict[str, DatasetSpec], nodes: dict[s
                 f"{e.dst} ({e.where()}); remove one of them"
             )
     missing = [n for n in names[m.target].nodes if n.key not in covered and n.key not in marked]
-    if missing:
+    if missing and m.coverage != "partial":
         listed = ", ".join(n.label() for n in missing[:8]) + (" ..." if len(missing) > 8 else "")
         raise TaxonomyError(
             f"{m.file}: {len(missing)} {m.target} class(es) have no edge to {m.source} and are not marked "

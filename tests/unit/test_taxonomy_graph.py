@@ -21,7 +21,10 @@ def g():
 def test_load_is_cached_and_hash_is_stable(g):
     assert load_graph() is g
     assert re.fullmatch(r"[0-9a-f]{64}", g.sha256())
-    assert set(g.datasets()) == {"ade20k_150", "coco_panoptic_133", "cityscapes_19"}
+    assert set(g.datasets()) == {
+        "ade20k_150", "coco_panoptic_133", "cityscapes_19", "mapillary_vistas_65", "ade20k_847",
+        "pascal_ctx_459", "pascal_ctx_59", "pascal_voc_20", "pascal_voc_21",
+    }
 
 
 def test_hash_changes_with_content(tmp_path, g):
@@ -116,12 +119,13 @@ def test_relations_of_pillow(g):
 
 
 def test_resolve_node_and_path(g):
-    assert {n.key for n in g.resolve("pillow")} == {"ade:57", "coco:141"}
-    assert [n.key for n in g.resolve("signboard")] == ["ade:43"]  # part of "signboard, sign"
+    assert {n.key for n in g.resolve("pillow")} == {"ade:57", "coco:141", "ade847:56", "pc459:289"}
+    assert {n.key for n in g.resolve("pillow", "ade20k_150")} == {"ade:57"}
+    assert [n.key for n in g.resolve("signboard", "ade20k_150")] == ["ade:43"]  # part of "signboard, sign"
     assert [n.key for n in g.resolve("ade20k_150:57")] == ["ade:57"]
     with pytest.raises(TaxonomyError, match="ambiguous"):
         g.node("pillow")
-    p = g.path("lamp", "chandelier")
+    p = g.path("ade:36", "ade:85")  # lamp -> chandelier (names are ambiguous across ADE-150 and ADE-847)
     assert len(p) == 2 and p[0].src == "ade:36" and p[-1].dst == "ade:85"
     assert all(a.dst == b.src for a, b in zip(p, p[1:]))
     assert g.path("ade:57", "ade:57") == []
