@@ -126,3 +126,18 @@ def test_every_catalog_target_runs_with_the_oracles_that_apply(tmp_path):
             assert all(set(o["splits"]) >= {"all", "things", "stuff"} for o in doc["oracles"].values())
             assert len(doc["per_class"]) == 6 * doc["dataset"]["num_classes"]
         assert doc["taxonomy"]["in_domain"] is (t["dataset"] == "coco_panoptic_val")
+
+
+def test_single_semantic_dataset_gets_the_semantic_suite(tmp_path, capsys):
+    from ovbench.suites.suite import suite_dir
+
+    assert main(["generate", "--dataset", "pascal_voc_20_sem_seg_val", "--out", str(tmp_path / "d"), "--images", "2",
+                 "--height", "96", "--width", "128", "--no-images", "--workers", "1"]) == 0
+    base = ["run", *ARGS, "--dataset", "pascal_voc_20_sem_seg_val", "--dataset-root", str(tmp_path / "d")]
+    assert main([*base, "--out", str(tmp_path / "run")]) == 0
+    doc = load_results(tmp_path / "run" / "results.json")
+    assert doc["suite"]["name"] == "semantic" and doc["dataset"]["task"] == "semantic"
+    assert "[semantic target: mIoU only (no PQ, no things)]" in capsys.readouterr().out
+    # a panoptic suite named explicitly (as a file) is refused with the way out
+    assert main([*base, "--suite", str(suite_dir() / "standard.yaml"), "--out", str(tmp_path / "run2")]) == 1
+    assert "use --suite semantic" in capsys.readouterr().err
