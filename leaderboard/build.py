@@ -47,6 +47,7 @@ from .diagnostics import (
 from .errors import BuildError
 from .plots import TimelinePoint, timeline_svg, waterfall_svg
 from .policies import Policy, graph_policies, normalise_policies
+from .targets import dataset_pages, dataset_slug, matrix_context, model_datasets, semantic_groups, semantic_model_context, task_of
 
 SITE_MARKER = "ovbench-site.json"
 CONFLICT_VIEW_METRICS = ("pq", "sq", "rq", "n")
@@ -364,6 +365,8 @@ def write_data_files(entries: Sequence[Entry], site: Path, reference: Reference,
         put(f"{e.slug}/summary.csv", fr["summary"].to_csv(index=False))
         put(f"{e.slug}/per_class.csv", fr["per_class"].to_csv(index=False))
         put(f"{e.slug}/fn_breakdown.csv", fr["fn_breakdown"].to_csv(index=False))
+        if e.doc.get("per_class_semantic"):
+            put(f"{e.slug}/per_class_semantic.csv", fr["per_class_semantic"].to_csv(index=False))
         for name, text in diagnostics_csv_texts(e.doc).items():
             put(f"{e.slug}/{name}", text)
         per_image = e.path.parent / "per_image.csv.gz"
@@ -411,6 +414,17 @@ def _semantic_inference_miou(doc: Mapping[str, Any], columns: Columns) -> str | 
     return None
 
 
+def semantic_model_page(e: Entry, entries: Sequence[Entry], columns: Columns) -> dict[str, Any]:
+    """Context of model_semantic.html: a semantic target's results file (mIoU only)."""
+    d = e.doc
+    return {"root": "../", "page": "model", "model": d["model"], "dataset": d["dataset"], "suite": d["suite"], "taxonomy": d["taxonomy"],
+            "created": d["created"], "ovbench_run_version": d["ovbench_version"],
+            "dataset_page": f"../datasets/{dataset_slug((d['dataset']['name'], d['dataset']['annotation_sha256']))}.html",
+            "model_datasets": model_datasets(e, entries, columns), **semantic_model_context(d, columns),
+            "data_links": [{"href": f"../data/{e.slug}/{n}", "label": n}
+                           for n in ("results.json", "summary.csv", "per_class_semantic.csv", "fn_breakdown.csv")]}
+
+
 def build_site(results: str | Path | Sequence[str | Path], out: str | Path, *,
                columns: Columns | str | Path | None = None, reference: Reference | str | Path | None = None,
                policies: Iterable[Any] | None = None, templates: Path | None = None) -> BuildReport:
@@ -452,14 +466,20 @@ def build_site(results: str | Path | Sequence[str | Path], out: str | Path, *,
             report.pages.append(out / rel)
 
         ref_ds = ref.dataset
-        render("index.html", "index.html", root="", page="index",
-               groups=index_groups(entries, cols, ref, tmp, ref_ds),
+        pan_groups = index_groups([e for e in entries if task_of(e.doc) != "semantic"], cols, ref, tmp, ref_ds)
+        render("index.html", "index.html", root="", page="index", matrix=matrix_context(entries, cols),
+               groups=pan_groups + semantic_groups(entries, cols),
                reference_tables=ref.tables, reference_label=ref.label, reference_source=ref.source, reference_dataset=ref_ds,
                data_links=[{"href": "data/leaderboard.csv", "label": "leaderboard.csv"},
                            {"href": "data/leaderboard.json", "label": "leaderboard.json"}])
         for e in entries:
-            render("model.html", f"models/{e.slug}.html", root="../", page="model", reference_label=ref.label,
-                   **model_context(e, cols, ref, tmp))
+            if task_of(e.doc) == "semantic":
+                render("model_semantic.html", f"models/{e.slug}.html", **semantic_model_page(e, entries, cols))
+            else:
+                render("model.html", f"models/{e.slug}.html", root="../", page="model", reference_label=ref.label,
+                       model_datasets=model_datasets(e, entries, cols), **model_context(e, cols, ref, tmp))
+        for ds in dataset_pages(entries, cols, pan_groups):
+            render("dataset.html", f"datasets/{ds['slug']}.html", root="../", page="dataset", ds=ds)
         render("taxonomy.html", "taxonomy.html", root="", page="taxonomy", **taxonomy_context(pols, unavailable, entries, cols))
         if pols is None:
             report.notes.append(unavailable)

@@ -108,10 +108,11 @@ def check_known(doc: Mapping[str, Any], columns: Columns, source: str) -> None:
     for key, oracle in doc["oracles"].items():
         if key not in columns.oracles:
             problems.append(f"oracle {key!r}: add it under 'oracles'")
-        for split, st in oracle["splits"].items():
-            if split not in columns.splits:
-                problems.append(f"split {split!r} (oracle {key!r}): add it under 'splits'")
-            problems += [f"metric {m!r} ($.oracles.{key}.splits.{split}): add it under 'metrics'" for m in st if m not in columns.metrics]
+        for field, splits in (("splits", oracle.get("splits") or {}), ("miou_splits", oracle.get("miou_splits") or {})):
+            for split, st in splits.items():
+                if split not in columns.splits:
+                    problems.append(f"split {split!r} (oracle {key!r}): add it under 'splits'")
+                problems += [f"metric {m!r} ($.oracles.{key}.{field}.{split}): add it under 'metrics'" for m in st if m not in columns.metrics]
         for metric in ("miou", "miou_semantic_inference"):
             if metric in oracle and metric not in columns.metrics:
                 problems.append(f"metric {metric!r}: add it under 'metrics'")

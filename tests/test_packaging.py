@@ -37,9 +37,9 @@ def wheel(tmp_path_factory) -> Path:
 
 def test_wheel_carries_the_yaml_data(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
-    for folder, pattern in (("taxonomies", "*.yaml"), ("benchmark/suites", "*.yaml")):
-        for f in (REPO / folder).glob(pattern):
-            pkg = "ovbench/taxonomies" if folder == "taxonomies" else "ovbench/suites"
+    packages = {"taxonomies": "ovbench/taxonomies", "benchmark/suites": "ovbench/suites", "benchmark/suites/targets": "ovbench/suites/targets"}
+    for folder, pkg in packages.items():
+        for f in (REPO / folder).glob("*.yaml"):
             assert f"{pkg}/{f.name}" in names, f"{f.name} missing from the wheel"
     templates = sorted((REPO / "leaderboard/templates").glob("*.html")) if (REPO / "leaderboard/templates").is_dir() else []
     for f in templates:

@@ -90,7 +90,7 @@ class SimulatedAdapter(Adapter):
         self.confusers: list[np.ndarray] = [np.zeros(0, dtype=np.int64)] * C
         g = views.graph
         self.part_of = np.zeros(C, dtype=bool)
-        if g is not None and views.target is not None and views.target != views.source:
+        if g is not None and views.target is not None and views.target != views.source and views.has_mapping:
             self.relation = [g.source_relation(int(i), target=views.target, source=views.source) for i in ids]
             self.confusers, self.part_of = _related_classes(g, views.target, views.source, categories)
 

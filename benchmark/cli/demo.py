@@ -11,15 +11,17 @@ HELP = "Run the whole workflow on a synthetic dataset (CPU, no downloads)."
 
 DESCRIPTION = HELP + """
 
-1. generates a small ADE20K-format panoptic dataset whose scenes hold the paper's conflict
-   classes (bedrooms with pillows, cushions, paintings and lights; streets with signs);
+1. generates three small synthetic targets in their real layouts: ADE20K-150 panoptic scenes
+   holding the paper's conflict classes (bedrooms with pillows, cushions, paintings and lights;
+   streets with signs), Cityscapes panoptic (19 classes) and Pascal VOC-21 semantic (mIoU only);
 2. runs the `simulated` COCO-trained adapter (a proposal simulator driven by the ground truth
-   and the taxonomy graph; its numbers say nothing about a real model) through the standard
-   oracle suite and conflict-aware PQ, writing a results folder;
-3. builds the static leaderboard site from it;
-4. prints the oracle table (rows like the paper's Tables 2-4), the Table 5-style FN breakdown
-   of the conflict classes, and where everything is.
-Re-running with the same --out reuses the dataset and resumes the run.
+   and the taxonomy graph; its numbers say nothing about a real model) on each: the standard
+   oracle suite and conflict-aware PQ on the panoptic targets, the semantic suite on VOC-21;
+3. builds the static leaderboard site (model x dataset matrix, a page per dataset);
+4. prints the ADE20K oracle table (rows like the paper's Tables 2-4), the Table 5-style FN
+   breakdown of the conflict classes, one line per target with its oracle upper bounds, and
+   where everything is.
+Re-running with the same --out reuses the datasets and resumes the runs.
 """
 
 
@@ -37,6 +39,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 TABLE5 = (82, 22, 39, 43, 57)  # light, painting, cushion, signboard, pillow (paper Table 5)
 DEMO_DATASET = "synthetic_ade20k_demo"
+#: the other demo targets: catalog name -> demo name (their layouts and classes, never ranked with them)
+EXTRA_TARGETS = {"cityscapes_panoptic_val": "synthetic_cityscapes_demo", "pascal_voc_21_sem_seg_val": "synthetic_voc21_demo"}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -51,25 +55,35 @@ def run(args: argparse.Namespace) -> int:
     out: Path = args.out
     data = out / "data"
     json_path = data / "ADEChallengeData2016" / "ade20k_panoptic_val.json"
-    print(f"[1/3] synthetic ADE20K-format dataset: {args.images} scenes of {args.height}x{args.width} -> {data}", flush=True)
+    n_extra = max(2, args.images // 5)  # smaller and fewer: the demo stays under 2 minutes on 2 cores
+    print(f"[1/3] synthetic datasets -> {data}: ADE20K-150 panoptic ({args.images} scenes of {args.height}x{args.width}), "
+          f"Cityscapes panoptic and Pascal VOC-21 semantic ({n_extra} images each, {_extra_size(args)[0]}x{_extra_size(args)[1]})", flush=True)
     if not json_path.exists():
         generate_dataset(data, args.images, seed=args.seed, scenes=True, height=args.height, width=args.width, workers=args.workers)
     dataset = get_dataset("ade20k_panoptic_val", root=data)
     dataset.name = DEMO_DATASET  # ADE20K's layout and classes, not its images: never ranked with it
     if len(dataset) != args.images:
         raise SystemExit(f"{data} holds {len(dataset)} images, not {args.images}: use another --out or delete it")
+    extra = [_demo_target(name, demo, data, n_extra, args) for name, demo in EXTRA_TARGETS.items()]
 
-    run_dir = out / "runs" / "simulated"
-    print(f"[2/3] simulated COCO-trained model through the standard oracle suite -> {run_dir}", flush=True)
-    options = RunOptions(out_dir=run_dir, workers=args.workers, progress=not args.quiet)
-    results = run_suite("simulated", {"seed": args.seed}, dataset, load_suite("standard"), options)
-    assert results is not None
+    print(f"[2/3] simulated COCO-trained model on each target -> {out / 'runs'}", flush=True)
+    results_all = []
+    for ds in [dataset, *extra]:
+        task = getattr(ds, "task", "panoptic")
+        suite = load_suite("semantic" if task == "semantic" else "standard")
+        run_dir = out / "runs" / ("simulated" if ds is dataset else ds.name)
+        print(f"  {ds.name} ({task}, {len(ds)} images): suite {suite.name} -> {run_dir}", flush=True)
+        options = RunOptions(out_dir=run_dir, workers=args.workers, progress=not args.quiet)
+        path = run_suite("simulated", {"seed": args.seed}, ds, suite, options)
+        assert path is not None
+        results_all.append(path)
+    results = results_all[0]
 
     site = out / "site"
     print(f"[3/3] leaderboard site -> {site}", flush=True)
     from ovbench.leaderboard.build import build_site
 
-    build_site([results], site)
+    build_site(results_all, site)
     shutil.copy2(results, out / "results.json")
 
     doc = load_results(results)
@@ -96,7 +110,51 @@ def run(args: argparse.Namespace) -> int:
             if row.get("pq_harmonised") is not None:
                 print(f"  {row['policy']:<28} PQ {pct(row['pq']):>5} -> {pct(row['pq_harmonised']):>5} under {row['harmonisation']}")
     print()
+    print(targets_table([load_results(p) for p in results_all]))
+    print()
     print(f"results:  {results}  (load with ovbench.results.load_results_frames)")
+    for p in results_all[1:]:
+        print(f"          {p}")
     print(f"site:     {(site / 'index.html').resolve()}")
     print(f"done in {time.perf_counter() - t0:.0f} s")
     return 0
+
+
+def _demo_target(name: str, demo_name: str, data: Path, n: int, args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """Generate (once) and open one more demo target in its real layout, renamed `demo_name`."""
+    from ..data.catalog import get_dataset
+    from ..data.synthetic_suite import generate_named
+    from ..errors import DatasetError
+
+    try:
+        ds = get_dataset(name, root=data)
+    except DatasetError:
+        h, w = _extra_size(args)
+        generate_named(name, data, n, seed=args.seed, height=h, width=w, workers=args.workers, min_segments=4, max_segments=12)
+        ds = get_dataset(name, root=data)
+    if len(ds) != n:
+        raise SystemExit(f"{data} holds {len(ds)} {name} images, not {n}: use another --out or delete it")
+    ds.name = demo_name  # the real layout and classes, not the real images: never ranked with them
+    return ds
+
+
+def _extra_size(args: argparse.Namespace) -> tuple[int, int]:
+    """(height, width) of the extra targets' images: 2/3 of the ADE20K scenes' size."""
+    return max(32, 2 * args.height // 3), max(32, 2 * args.width // 3)
+
+
+def targets_table(docs: list[dict]) -> str:  # type: ignore[type-arg]
+    """One line per target: task, metric, baseline and the oracle upper bounds (x100)."""
+    from ovbench.leaderboard.targets import UPPER_BOUNDS, headline_oracle, metric_of, oracle_value
+
+    head = f"{'target':<28} {'task':<9} {'metric':<6} {'baseline':>8} " + " ".join(f"{k:>18}" for k in UPPER_BOUNDS)
+    lines = ["Every target (simulated model; semantic targets: mIoU, baseline = Mask2Former semantic inference):", head, "-" * len(head)]
+    for d in docs:
+        def pct(x):  # type: ignore[no-untyped-def]
+            return "-" if x is None else f"{100 * x:.1f}"
+
+        metric = "mIoU" if metric_of(d) == "miou" else "PQ"
+        bounds = " ".join(f"{pct(oracle_value(d, k)):>18}" for k in UPPER_BOUNDS)
+        lines.append(f"{d['dataset']['name']:<28} {d['dataset'].get('task', 'panoptic'):<9} {metric:<6} "
+                     f"{pct(oracle_value(d, headline_oracle(d))):>8} {bounds}")
+    return "\n".join(lines)

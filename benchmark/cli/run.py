@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from ..errors import ConfigError
 from .common import add_adapter_args, add_dataset_args, get_dataset, load_plugins, parse_kv
@@ -22,7 +23,10 @@ per_image.csv.gz), loadable with ovbench.results.load_results_frames(OUT).""",
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     add_adapter_args(p)
     add_dataset_args(p)
-    p.add_argument("--suite", default="standard", help="suite name or YAML path (default: standard)")
+    p.add_argument("--datasets", default=None, metavar="all|A,B|TARGETS",
+                   help="run several targets, each into OUT/<dataset>/: 'all' (every catalog dataset), a comma-separated list, "
+                        "or a targets YAML (shipped: openvocab); targets without data are skipped with the paths tried")
+    p.add_argument("--suite", default="standard", help="suite name or YAML path (default: standard; semantic targets get 'semantic')")
     p.add_argument("--out", required=True, type=Path, help="output folder")
     p.add_argument("--workers", type=int, default=1, help="worker processes for the oracles (default: 1)")
     p.add_argument("--shard", default="0/1", metavar="I/N", help="process every N-th image from the I-th (torchrun sets this from RANK/WORLD_SIZE)")
@@ -46,26 +50,17 @@ def parse_shard(text: str) -> tuple[int, int]:
 
 def run(args: argparse.Namespace) -> int:
     load_plugins(args.plugin)
-    from ..runner.run import RunOptions, run_suite
-    from ..suites.suite import load_suite
+    from ..runner.run import dataset_task, run_suite
+    from ..suites.suite import load_suite, suite_for_task
 
-    suite = load_suite(args.suite)
-    dataset = get_dataset(args)
     adapter_args = parse_kv(args.adapter_arg)
-    inference = None
-    if args.object_mask_threshold is not None or args.overlap_threshold is not None:
-        from ovbench.adapters import get_adapter
+    if args.datasets is not None:
+        from .run_targets import run_many
 
-        from ..inference.mask2former import InferenceConfig
-
-        base = get_adapter(args.adapter, **adapter_args).info.inference
-        inference = InferenceConfig(
-            base.object_mask_threshold if args.object_mask_threshold is None else args.object_mask_threshold,
-            base.overlap_threshold if args.overlap_threshold is None else args.overlap_threshold,
-            base.prob_eps,
-        )
-    options = RunOptions(out_dir=args.out, workers=args.workers, shard=parse_shard(args.shard), limit=args.limit,
-                         resume=not args.no_resume, progress=not args.quiet, inference=inference)
+        return run_many(args, adapter_args)
+    dataset = get_dataset(args)
+    suite = suite_for_task(load_suite(args.suite), dataset_task(dataset), requested=args.suite)
+    options = run_options(args, adapter_args)
     if args.merge_only:
         from ..runner.run import merge_only
 
@@ -79,3 +74,23 @@ def run(args: argparse.Namespace) -> int:
     print_oracle_table(path)
     print(f"results: {path}")
     return 0
+
+
+def run_options(args: argparse.Namespace, adapter_args: dict[str, Any]) -> Any:
+    """The RunOptions of the command line (output folder, workers, shard, resume, threshold overrides)."""
+    from ..runner.run import RunOptions
+
+    inference = None
+    if args.object_mask_threshold is not None or args.overlap_threshold is not None:
+        from ovbench.adapters import get_adapter
+
+        from ..inference.mask2former import InferenceConfig
+
+        base = get_adapter(args.adapter, **adapter_args).info.inference
+        inference = InferenceConfig(
+            base.object_mask_threshold if args.object_mask_threshold is None else args.object_mask_threshold,
+            base.overlap_threshold if args.overlap_threshold is None else args.overlap_threshold,
+            base.prob_eps,
+        )
+    return RunOptions(out_dir=args.out, workers=args.workers, shard=parse_shard(args.shard), limit=args.limit,
+                      resume=not args.no_resume, progress=not args.quiet, inference=inference)

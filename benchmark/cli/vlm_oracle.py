@@ -157,6 +157,11 @@ def run(args: argparse.Namespace) -> int:
                               if totals.seconds > 0 and totals.num_images > totals.num_resumed else None),
         "text_cache_hit": text.cache_hit,
     })
+    if getattr(dataset, "task", "panoptic") == "semantic":  # regions: mIoU, no PQ (docs/semantics.md)
+        from ..vlm.semantic import semantic_vlm_results
+
+        ids = dataset.image_ids()[: totals.num_images]
+        results, rows = semantic_vlm_results(results, rows, dataset, categories, seen, Path(args.out), ids)
     from ..results.io import write_results
 
     path = write_results(Path(args.out), results, rows, per_image)

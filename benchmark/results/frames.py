@@ -1,6 +1,6 @@
 """Results files as pandas DataFrames, one call each.
 
-* :func:`load_results_frames` - one file -> ``{"summary", "per_class", "fn_breakdown",
+* :func:`load_results_frames` - one file -> ``{"summary", "per_class", "per_class_semantic", "fn_breakdown",
   "conflict_views", "conflict_harmonised", "per_conflict", "meta"}`` plus the diagnostics tables
   (``pool_recall``, ``pool_recall_groups``, ``calibration``, ``calibration_groups``,
   ``calibration_reliability``, ``sweeps``; empty when the file has no such section);
@@ -23,7 +23,7 @@ from .diagnostic_frames import diagnostics_frames
 from .io import RESULTS_FILE, find_results_files, is_results_file, load_results  # noqa: F401 (re-exported)
 
 SUMMARY_COLUMNS = ["model", "adapter", "suite", "suite_version", "dataset", "oracle", "title", "paper_table", "split",
-                   "pq", "sq", "rq", "n", "pq_lo", "pq_hi", "miou"]
+                   "pq", "sq", "rq", "n", "pq_lo", "pq_hi", "miou", "task"]
 
 
 def _id_columns(doc: Mapping[str, Any]) -> dict[str, Any]:
@@ -37,21 +37,27 @@ def _id_columns(doc: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def summary_rows(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """One dict per oracle x split of a (validated) results document."""
+    """One dict per oracle x split of a (validated) results document. Semantic targets (``task``
+    "semantic") have no PQ: their rows carry the split's mIoU and NaN PQ / SQ / RQ."""
     ids = _id_columns(doc)
+    task = doc["dataset"].get("task", "panoptic")
     rows = []
     for key, oracle in doc["oracles"].items():
-        for split, st in oracle["splits"].items():
+        for split, st in (oracle.get("miou_splits") or {}).items() if "splits" not in oracle else ():
+            rows.append({**ids, "oracle": key, "title": oracle["title"], "paper_table": oracle.get("paper_table"),
+                         "split": split, "pq": None, "sq": None, "rq": None, "n": st["n"],
+                         "pq_lo": None, "pq_hi": None, "miou": st["miou"], "task": task})
+        for split, st in oracle.get("splits", {}).items():
             ci = st.get("pq_ci95") or (None, None)
             rows.append({**ids, "oracle": key, "title": oracle["title"], "paper_table": oracle.get("paper_table"),
                          "split": split, "pq": st["pq"], "sq": st["sq"], "rq": st["rq"], "n": st["n"],
-                         "pq_lo": ci[0], "pq_hi": ci[1], "miou": oracle.get("miou")})
+                         "pq_lo": ci[0], "pq_hi": ci[1], "miou": oracle.get("miou"), "task": task})
     return rows
 
 
 def _frame(rows: list[dict[str, Any]], columns: list[str] | None = None) -> pd.DataFrame:
     df = pd.DataFrame(rows, columns=columns) if columns else pd.DataFrame(rows)
-    for col in ("pq", "sq", "rq", "pq_lo", "pq_hi", "miou", "pq_harmonised", "iou_sum"):
+    for col in ("pq", "sq", "rq", "pq_lo", "pq_hi", "miou", "pq_harmonised", "iou_sum", "iou", "acc"):
         if col in df.columns:
             df[col] = pd.to_numeric(df[col], errors="coerce").astype("float64")
     return df
@@ -61,6 +67,7 @@ def frames_from_doc(doc: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
     """The DataFrames of one results document (see :func:`load_results_frames`)."""
     ids = _id_columns(doc)
     per_class = _frame([{**ids, **r} for r in doc.get("per_class", [])])
+    per_class_semantic = _frame([{**ids, **r} for r in doc.get("per_class_semantic", [])])
     fn = _frame([{**ids, **r} for r in doc.get("fn_breakdown", [])])
     views, harm, per_conflict = [], [], []
     for oracle, cp in (doc.get("conflict_pq") or {}).items():
@@ -78,6 +85,8 @@ def frames_from_doc(doc: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
         "dataset_annotation_sha256": doc["dataset"]["annotation_sha256"],
         "num_images": doc["dataset"]["num_images"],
         "num_classes": doc["dataset"]["num_classes"],
+        "task": doc["dataset"].get("task", "panoptic"),
+        "in_domain": bool(doc["taxonomy"].get("in_domain", False)),
         "taxonomy": doc["taxonomy"]["name"],
         "taxonomy_sha256": doc["taxonomy"]["sha256"],
         "seen_protocol": doc["taxonomy"]["seen_protocol"],
@@ -88,6 +97,7 @@ def frames_from_doc(doc: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
     return {
         "summary": _frame(summary_rows(doc), SUMMARY_COLUMNS),
         "per_class": per_class,
+        "per_class_semantic": per_class_semantic,
         "fn_breakdown": fn,
         "conflict_views": _frame(views),
         "conflict_harmonised": _frame(harm),

@@ -80,22 +80,14 @@ def merge_results(
 
     seen = views.seen_mask(categories)
     conflict = views.conflict_mask(categories)
-    splits = split_masks(categories, views.seen_ids)
-    splits = {name: m for name, m in splits.items() if name in suite.splits}
-    oracles: dict[str, Any] = {}
-    rows: list[dict[str, Any]] = []
-    for o in suite.oracles:
-        if suite.bootstrap_samples > 0 and image_ids:
-            summary = summarize_with_ci(totals[o.key], per_image[o.key], splits, n_boot=suite.bootstrap_samples, seed=suite.bootstrap_seed)
-        else:
-            summary = summarize(totals[o.key], splits)
-        entry: dict[str, Any] = {"title": o.title, "paper_table": o.paper_table, "splits": summary}
-        if o.key in sem_total:
-            entry["miou"] = sem_total[o.key].compute().as_dict()["miou"]
-        if o.oracle == "baseline" and SEMANTIC_INFERENCE in sem_total:
-            entry["miou_semantic_inference"] = sem_total[SEMANTIC_INFERENCE].compute().as_dict()["miou"]
-        oracles[o.key] = entry
-        rows += per_class_rows(o.key, totals[o.key], categories, seen=seen, conflict=conflict)
+    sem_rows: list[dict[str, Any]] = []
+    if dataset.get("task") == "semantic":  # mIoU only: no PQ splits, no PQ per-class rows
+        from .semantic import semantic_oracles
+
+        oracles, sem_rows = semantic_oracles(suite, sem_total, categories, seen, conflict)
+        rows: list[dict[str, Any]] = []
+    else:
+        oracles, rows = _panoptic_oracles(suite, totals, per_image, sem_total, categories, views, image_ids, seen, conflict)
 
     doc: dict[str, Any] = {
         "schema_version": 2,
@@ -112,9 +104,12 @@ def merge_results(
         "oracles": oracles,
         "fn_breakdown": _fn_rows(fn_total, categories, suite),
     }
+    if sem_rows:
+        doc["per_class_semantic"] = sem_rows
+        write_table_atomic(out_dir / "per_class_semantic.csv", sem_rows)
     if suite.bootstrap_samples > 0:
         doc["bootstrap"] = bootstrap_meta(suite.bootstrap_samples, suite.bootstrap_seed)
-    if harm_total or conflict is not None:
+    if (harm_total or conflict is not None) and not views.in_domain and not sem_rows:  # in-domain: no conflicts; semantic: no PQ
         from .conflicts import conflict_section
 
         doc["conflict_pq"] = conflict_section(totals, harm_total, categories, views, suite)
@@ -128,6 +123,29 @@ def merge_results(
         doc["overlays"] = sorted(overlays, key=lambda o: str(o["image_id"]))
     write_json_atomic(out_dir / "timing.json", {"images": len(image_ids), "seconds": seconds})
     return write_results(out_dir, doc, rows, per_image_rows)
+
+
+def _panoptic_oracles(suite: Suite, totals: dict[str, PQStats], per_image: dict[str, list[PQStats]], sem_total: dict[str, Any],
+                      categories: CategorySet, views: ClassViews, image_ids: Sequence[str], seen: np.ndarray | None,
+                      conflict: np.ndarray | None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The ``oracles`` section (PQ splits, + mIoU) and the PQ per-class rows of a panoptic target."""
+    splits = split_masks(categories, views.seen_ids)
+    splits = {name: m for name, m in splits.items() if name in suite.splits}
+    oracles: dict[str, Any] = {}
+    rows: list[dict[str, Any]] = []
+    for o in suite.oracles:
+        if suite.bootstrap_samples > 0 and image_ids:
+            summary = summarize_with_ci(totals[o.key], per_image[o.key], splits, n_boot=suite.bootstrap_samples, seed=suite.bootstrap_seed)
+        else:
+            summary = summarize(totals[o.key], splits)
+        entry: dict[str, Any] = {"title": o.title, "paper_table": o.paper_table, "splits": summary}
+        if o.key in sem_total:
+            entry["miou"] = sem_total[o.key].compute().as_dict()["miou"]
+        if o.oracle == "baseline" and SEMANTIC_INFERENCE in sem_total:
+            entry["miou_semantic_inference"] = sem_total[SEMANTIC_INFERENCE].compute().as_dict()["miou"]
+        oracles[o.key] = entry
+        rows += per_class_rows(o.key, totals[o.key], categories, seen=seen, conflict=conflict)
+    return oracles, rows
 
 
 def _fn_rows(fn_total: dict[str, FNBreakdown], categories: CategorySet, suite: Suite) -> list[dict[str, Any]]:

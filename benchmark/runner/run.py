@@ -26,7 +26,7 @@ from ..inference.mask2former import InferenceConfig
 from ..oracles.context import SuiteSettings
 from ..raw.record import RawOutput, validate_raw_output
 from ..results.io import write_json_atomic
-from ..suites.suite import Suite
+from ..suites.suite import DEFAULT_SUITE, Suite
 from .evaluate import EvalContext, evaluate_image
 from .manifest import RunSpec
 from .merge import merge_results
@@ -90,6 +90,10 @@ def _prepare(adapter_name: str, adapter_args: dict[str, Any], dataset: PanopticD
     from ovbench.adapters import get_adapter
 
     out_dir = Path(options.out_dir)
+    task = dataset_task(dataset)
+    if suite.task != task:
+        raise ConfigError(f"suite {suite.name!r} scores {suite.task} targets but dataset {dataset.name!r} is {task}; "
+                          f"use --suite {DEFAULT_SUITE[task]} (or a suite YAML with 'task: {task}')")
     out_dir.mkdir(parents=True, exist_ok=True)
     adapter = get_adapter(adapter_name, **adapter_args)
     adapter.setup(dataset.categories)
@@ -113,6 +117,11 @@ def _prepare(adapter_name: str, adapter_args: dict[str, Any], dataset: PanopticD
     ectx = EvalContext(suite, dataset.categories, settings, views.harmonisations, tuple(options.extra_evaluators),
                        build_diagnostics(suite))
     return _Prepared(adapter, info, inference, views, image_ids, spec, store, ectx)
+
+
+def dataset_task(dataset: Any) -> str:
+    """"panoptic" or "semantic" (a reader without a ``task`` attribute is panoptic)."""
+    return str(getattr(dataset, "task", "panoptic"))
 
 
 def build_diagnostics(suite: Suite) -> dict[str, Any]:
@@ -185,7 +194,8 @@ def merge_views(out_dir: Path, store: ShardStore, image_ids: list[str], spec: Ru
         if not model.get(k):
             model[k] = None
     inf = {**inference.to_json(), "num_queries": info.num_queries}
-    dataset_json = {"name": dataset.name, "annotation_sha256": dataset.annotation_sha256, "num_images": len(image_ids), "num_classes": len(dataset.categories)}
+    dataset_json = {"name": dataset.name, "annotation_sha256": dataset.annotation_sha256, "num_images": len(image_ids),
+                    "num_classes": len(dataset.categories), "task": dataset_task(dataset)}
     return merge_results(out_dir, store, image_ids, spec, suite, dataset.categories, views, model, inf, dataset_json,
                          diagnostics=build_diagnostics(suite))
 

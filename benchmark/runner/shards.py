@@ -48,7 +48,7 @@ class ShardStore:
         if rec.get("spec_hash") != self.spec_hash:
             raise ConfigError(
                 f"shard {path} was written by a different run spec (model, dataset, suite or settings changed); "
-                "use a fresh --out folder or --overwrite"
+                "use a fresh --out folder or --no-resume"
             )
         return rec
 

@@ -22,6 +22,13 @@ class ClassViews:
     harmonisations: dict[str, Any] = field(default_factory=dict)
     taxonomy_sha256: str = ""
     graph: Any = None
+    has_mapping: bool = True  # False: the class list is known but no source -> target mapping is loaded
+
+    @property
+    def in_domain(self) -> bool:
+        """The dataset's vocabulary is the training taxonomy itself (e.g. COCO val for a COCO-trained
+        model): every class is seen, there are no conflicts and nothing is harmonised."""
+        return self.target is not None and self.target == self.source
 
     def seen_mask(self, categories: CategorySet) -> np.ndarray | None:
         return None if self.seen_ids is None else np.isin(categories.ids, list(self.seen_ids))
@@ -35,6 +42,7 @@ class ClassViews:
             "sha256": self.taxonomy_sha256,
             "seen_protocol": self.seen_protocol,
             "num_seen": None if self.seen_ids is None else len(self.seen_ids),
+            "in_domain": self.in_domain,
         }
 
 
@@ -59,9 +67,17 @@ def resolve_views(categories: CategorySet, source: str, seen_protocol: str, *, h
             break
     if target is None:
         return ClassViews(None, source, seen_protocol, None, None, {}, g.sha256(), g)
-    if target == source:
+    if target == source:  # in-domain: identity mapping, no YAML needed (every class seen, no conflicts)
         seen: frozenset[int] = frozenset(int(i) for i in categories.ids)
         return ClassViews(target, source, seen_protocol, seen, frozenset(), {}, g.sha256(), g)
+    if (source, target) not in set(g.mappings()):
+        # a known class list without a mapping YAML: FC-CLIP's string rule still splits seen/unseen
+        # (it needs only the two class lists); conflicts and harmonisations are unknown, not empty
+        from ..taxonomy.seen import fcclip_seen_ids
+
+        fallback = fcclip_seen_ids(g.classes(target), g.classes(source)) if seen_protocol == "fcclip_string" else None
+        return ClassViews(target, source, seen_protocol, None if fallback is None else frozenset(fallback), None, {},
+                          g.sha256(), g, has_mapping=False)
     seen = g.seen_ids(target=target, source=source, protocol=seen_protocol)
     conflicts = g.conflict_ids(target=target, source=source)
     harms = g.harmonisations(target=target, source=source) if harmonise else {}

@@ -145,6 +145,10 @@ def _close(a: float | None, b: float | None) -> bool:
 
 def consistency_problems(doc: Mapping[str, Any]) -> list[str]:
     """Aggregates recomputed from the per-class rows (view 'standard') must match the file."""
+    if doc["dataset"].get("task") == "semantic":  # mIoU only: checked against per_class_semantic
+        from ..results.semantic import semantic_consistency_problems
+
+        return semantic_consistency_problems(doc)
     problems: list[str] = []
     rows_by_oracle: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
     for r in doc["per_class"]:

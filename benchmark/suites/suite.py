@@ -19,6 +19,9 @@ from ..errors import ConfigError
 from ..oracles.matching import MatchingConfig
 
 KNOWN_SPLITS = ("all", "things", "stuff", "seen", "unseen")
+TASKS = ("panoptic", "semantic")
+#: the shipped suite a target of each task gets when the user asks for ``standard``
+DEFAULT_SUITE = {"panoptic": "standard", "semantic": "semantic"}
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,7 @@ class Suite:
     overlay_oracles: tuple[str, ...]
     diagnostics: tuple[tuple[str, dict[str, Any]], ...] = ()
     semantic_inference: bool = False
+    task: str = "panoptic"  # "panoptic" | "semantic": the kind of target dataset the suite scores
     config: dict[str, Any] = field(default_factory=dict, repr=False)
     sha256: str = ""
 
@@ -113,6 +117,15 @@ def parse_suite(cfg: Any, source: str = "suite") -> Suite:
         for k in cfg.get(section, []) or []:
             if k not in keys:
                 raise ConfigError(f"{source}: {section} names oracle key {k!r} not in the suite")
+    task = str(cfg.get("task", "panoptic"))
+    if task not in TASKS:
+        raise ConfigError(f"{source}: task {task!r} is not one of {', '.join(TASKS)}")
+    if task == "semantic":
+        if not cfg.get("semantic"):
+            raise ConfigError(f"{source}: a suite for semantic targets scores oracles by mIoU; set 'semantic: true'")
+        bad = [s for s in splits if s in ("things", "stuff")]
+        if bad or (cfg.get("conflict_pq") or {}).get("oracles"):
+            raise ConfigError(f"{source}: a suite for semantic targets has no things/stuff splits and no conflict_pq (PQ-only)")
     conflict = tuple((cfg.get("conflict_pq") or {}).get("oracles", []))
     overlays = cfg.get("overlays") or {}
     for k in list(conflict) + list(overlays.get("oracles", [])):
@@ -149,6 +162,20 @@ def parse_suite(cfg: Any, source: str = "suite") -> Suite:
         overlay_oracles=tuple(overlays.get("oracles", [])),
         diagnostics=tuple(diagnostics),
         semantic_inference=bool(cfg.get("semantic_inference", False)),
+        task=task,
         config=cfg,
         sha256=canonical_sha256(cfg),
     )
+
+
+def suite_for_task(suite: Suite, task: str, *, requested: str | Path = "standard") -> Suite:
+    """The suite to run on a target of `task`: the shipped default of that task when the user asked
+    for the default ``standard`` suite; otherwise `suite` itself, which must be made for `task`."""
+    if task not in TASKS:
+        raise ConfigError(f"unknown dataset task {task!r}; expected one of {', '.join(TASKS)}")
+    if suite.task == task:
+        return suite
+    if str(requested) == "standard":
+        return load_suite(DEFAULT_SUITE[task])
+    raise ConfigError(f"suite {suite.name!r} scores {suite.task} targets, but the dataset is {task}; "
+                      f"use --suite {DEFAULT_SUITE[task]} (or a suite YAML with 'task: {task}')")

@@ -117,8 +117,15 @@ def build_results(
 
 def format_summary(results: dict[str, Any]) -> str:
     """One line per split: PQ / SQ / RQ in percent and the number of classes."""
-    splits = results["oracles"][ORACLE_KEY]["splits"]
-    lines = []
+    o = results["oracles"][ORACLE_KEY]
+    if "splits" not in o:  # a semantic target: mIoU per split (ovbench.vlm.semantic)
+        lines = []
+        for name, st in o["miou_splits"].items():
+            value = "  n/a" if st["miou"] is None else f"{100 * st['miou']:5.1f}"
+            lines.append(f"  {name:<7} mIoU {value}  (n={st['n']})")
+    else:
+        lines = []
+    splits = o.get("splits") or {}
     for name, s in splits.items():
         def pct(v: float | None) -> str:
             return "  n/a" if v is None else f"{100 * v:5.1f}"
