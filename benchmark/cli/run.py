@@ -6,7 +6,15 @@ import argparse
 from pathlib import Path
 
 from ..errors import ConfigError
-from .common import add_adapter_args, add_dataset_args, get_dataset, load_plugins, parse_kv
+from .common import (
+    adapter_kwargs,
+    add_adapter_args,
+    add_dataset_args,
+    add_quiet_arg,
+    add_workers_arg,
+    get_dataset,
+    load_plugins,
+)
 
 HELP = "Run an adapter through the standard oracle suite and write a results file."
 
@@ -24,13 +32,13 @@ per_image.csv.gz), loadable with ovbench.results.load_results_frames(OUT).""",
     add_dataset_args(p)
     p.add_argument("--suite", default="standard", help="suite name or YAML path (default: standard)")
     p.add_argument("--out", required=True, type=Path, help="output folder")
-    p.add_argument("--workers", type=int, default=1, help="worker processes for the oracles (default: 1)")
+    add_workers_arg(p, "worker processes for the oracles")
     p.add_argument("--shard", default="0/1", metavar="I/N", help="process every N-th image from the I-th (torchrun sets this from RANK/WORLD_SIZE)")
     p.add_argument("--no-resume", action="store_true", help="discard existing shards in OUT and start over")
     p.add_argument("--merge-only", action="store_true", help="only merge the shards of OUT into results (after sharded runs)")
     p.add_argument("--object-mask-threshold", type=float, default=None, help="override the adapter's object_mask_threshold")
     p.add_argument("--overlap-threshold", type=float, default=None, help="override the adapter's overlap_threshold")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_quiet_arg(p)
     p.set_defaults(func=run)
 
 
@@ -51,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
 
     suite = load_suite(args.suite)
     dataset = get_dataset(args)
-    adapter_args = parse_kv(args.adapter_arg)
+    adapter_args = adapter_kwargs(args)
     inference = None
     if args.object_mask_threshold is not None or args.overlap_threshold is not None:
         from ovbench.adapters import get_adapter
