@@ -15,8 +15,13 @@ from pathlib import Path
 
 
 def save_tiny_model(folder: str | Path, id2label: Mapping[int, str], kind: str = "mask2former", *, seed: int = 0,
-                    num_queries: int = 12, shortest_edge: int = 96, longest_edge: int = 160) -> Path:
-    """Write a random `kind` ("mask2former" | "oneformer") model + processor to `folder`."""
+                    num_queries: int = 12, shortest_edge: int = 96, longest_edge: int = 160,
+                    class_logit_scale: float = 1.0) -> Path:
+    """Write a random `kind` ("mask2former" | "oneformer") model + processor to `folder`.
+
+    class_logit_scale multiplies the class head (weights and bias): a large value makes the model
+    "confident" (softmax scores of exactly 1.0 in float32), which tests use to compare inference
+    rules that weight areas by the score with rules that do not."""
     import torch
     import transformers as tf
 
@@ -51,6 +56,11 @@ def save_tiny_model(folder: str | Path, id2label: Mapping[int, str], kind: str =
                                           task_seq_length=seq)
     else:
         raise ValueError(f"kind must be mask2former or oneformer, got {kind!r}")
+    if class_logit_scale != 1.0:
+        head = model.class_predictor if kind == "mask2former" else model.model.transformer_module.decoder.class_embed
+        with torch.no_grad():
+            head.weight.mul_(class_logit_scale)
+            head.bias.mul_(class_logit_scale)
     model.eval().save_pretrained(folder)
     processor.save_pretrained(folder)
     return folder
