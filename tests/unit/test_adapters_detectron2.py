@@ -5,7 +5,6 @@ import hashlib
 import importlib
 import importlib.util
 import json
-import shutil
 import sys
 import types
 from pathlib import Path
@@ -117,34 +116,10 @@ def test_capture_records_raw_outputs_of_one_forward_pass():
 
 
 # ---------------------------------------------------------------- the real code's failure modes, on a faithful fake
-FAKE = Path(__file__).resolve().parents[1] / "fixtures" / "fake_detectron2"
-
-
 @pytest.fixture
-def fake_fcclip(tmp_path, monkeypatch):
-    """The fake detectron2 on sys.path and a copy of the fake FC-CLIP repository in tmp_path/fc-clip
-    (its class list written from the shipped ADE20K-150 list); sys.path / sys.modules restored after."""
-    if HAS_D2:
-        pytest.skip("a real detectron2 is installed: the fake would shadow it")
-    pytest.importorskip("torch")
-    from ovbench.taxonomy.classes import load_class_list
-
-    repo = tmp_path / "fc-clip"
-    shutil.copytree(FAKE / "fc-clip", repo)
-    ade = load_class_list("ade20k_150")
-    (repo / "fcclip" / "data" / "datasets" / "ade20k_150_with_prompt_eng.txt").write_text(
-        "".join(f"{c.id}:{c.name}\n" for c in ade))
-    (tmp_path / "w.pth").write_bytes(b"random init")
-    modules_before = set(sys.modules)
-    monkeypatch.setattr(sys, "path", [str(FAKE), *sys.path])
-    elsewhere = tmp_path / "elsewhere"
-    elsewhere.mkdir()
-    monkeypatch.chdir(elsewhere)  # NOT the model's repository
-    yield types.SimpleNamespace(repo=repo, config=repo / "configs" / "fcclip_fake_eval_ade20k.yaml", weights=tmp_path / "w.pth",
-                                cwd=elsewhere)
-    for name in set(sys.modules) - modules_before:
-        if name.split(".")[0] in ("detectron2", "fcclip"):
-            del sys.modules[name]
+def fake_fcclip(fake_detectron2):
+    """The fake FC-CLIP repository (tests/conftest.py), working directory outside it."""
+    return fake_detectron2("fcclip")
 
 
 def _fcclip(f, **kw):
