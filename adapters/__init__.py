@@ -21,6 +21,7 @@ for _name, _target in {
     "simulated": "ovbench.adapters.simulated.adapter:SimulatedAdapter",
     "fcclip": "ovbench.adapters.fcclip.adapter:FCCLIPAdapter",
     "maftplus": "ovbench.adapters.maftplus.adapter:MAFTPlusAdapter",
+    "transformers": "ovbench.adapters.transformers.adapter:TransformersAdapter",
 }.items():
     ADAPTERS.add(_name, _target)
 

@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import importlib.util
+import os
 import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -47,13 +50,104 @@ def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
-def add_repo_to_path(root: str | None, package: str) -> None:
-    """Make the model's repository importable (``--adapter-arg repo=/path/to/fc-clip``)."""
+MISSING_HINTS = {  # module a model package fails to import -> what to do
+    "MultiScaleDeformableAttention": "compile the model's deformable-attention op (cd <repo>/<package>/modeling/pixel_decoder/ops "
+                                     "&& sh make.sh), or put a stand-in module of that name on PYTHONPATH so that its pure-PyTorch "
+                                     "fallback runs on the CPU (docs/writing-an-adapter.md)",
+    "cv2": "pip install opencv-python-headless",
+    "open_clip": "install the model's own open_clip (MAFT+: open_clip_torch==2.16.0) and ovbench WITHOUT the [clip] extra",
+    "detectron2": DETECTRON2_HINT,
+}
+
+
+def model_repo_root(root: str | None, package: str, adapter: str, repo_url: str) -> Path:
+    """The model's repository root (the folder holding the `package` folder), put on ``sys.path``.
+
+    ``--adapter-arg repo=/path/to/fc-clip``, else the folder of an importable `package` (found
+    without importing it)."""
     if root:
-        p = Path(root)
+        p = Path(root).expanduser().resolve()
         if not (p / package).is_dir():
-            raise ConfigError(f"{p} does not contain the {package!r} package (is it the model's repository root?)")
-        sys.path.insert(0, str(p))
+            raise ConfigError(f"{adapter}: {p} does not contain the {package!r} package (is it the model's repository root?)")
+        if str(p) not in sys.path:
+            sys.path.insert(0, str(p))
+        return p
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise ConfigError(f"{adapter}: the {package!r} package is not importable; clone {repo_url} and pass "
+                          f"--adapter-arg repo=/path/to/it")
+    return Path(list(spec.submodule_search_locations)[0]).resolve().parent
+
+
+@contextmanager
+def working_directory(path: Path) -> Iterator[None]:
+    """Run the block with `path` as the working directory, and restore the previous one after
+    (FC-CLIP and MAFT+ open ``./<package>/data/datasets/*.txt`` when they are imported)."""
+    before = os.getcwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(before)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def import_model_module(module: str, root: Path, adapter: str) -> Any:
+    """Import `module` of the model's package; ANY failure (a missing compiled op or file, an
+    incompatible dependency) becomes one ConfigError line naming the repository and what is missing."""
+    try:
+        return importlib.import_module(module)
+    except Exception as exc:  # noqa: BLE001 - every failure of third-party import code is reported the same way
+        if isinstance(exc, ModuleNotFoundError) and exc.name:
+            top = exc.name.split(".")[0]
+            what = f"module {exc.name!r} is missing"
+            hint = MISSING_HINTS.get(top, f"install {top!r} into this environment")
+        elif isinstance(exc, FileNotFoundError):
+            what = f"file {exc.filename!r} is missing"
+            hint = f"is {root} a complete checkout of the model's repository?"
+        else:
+            what = f"{type(exc).__name__}: {_one_line(exc)}"
+            hint = "the model's repository and its dependencies do not match (see docs/writing-an-adapter.md)"
+        raise ConfigError(f"{adapter}: importing {module!r} from {root} failed: {what}; {hint}") from exc
+
+
+def open_clip_clash(root: Path, package: str, adapter: str) -> str | None:
+    """A message when the model's CLIP wrapper needs a sequence-first open_clip text transformer
+    (open_clip 2.x, e.g. 2.16.0 as MAFT+ pins) but the installed open_clip is batch-first (3.x, what
+    ovbench's [clip] extra installs); None when they fit or open_clip is absent.
+
+    The wrapper is ``<package>/modeling/backbone/clip.py``; it "needs sequence-first" when it
+    permutes the text tokens ``permute(1, 0, 2)`` (NLD -> LND) before calling the transformer, as
+    FC-CLIP's and MAFT+'s do. Checked from the source text and open_clip's signature, without
+    building anything."""
+    wrapper = root / package / "modeling" / "backbone" / "clip.py"
+    try:
+        source = wrapper.read_text(errors="replace")
+    except OSError:
+        return None
+    if "permute(1, 0, 2)" not in source or ".transformer(" not in source:
+        return None
+    if importlib.util.find_spec("open_clip") is None:
+        return None
+    import inspect
+
+    try:
+        oc = importlib.import_module("open_clip")
+        transformer = importlib.import_module("open_clip.transformer").Transformer
+        param = inspect.signature(transformer.__init__).parameters.get("batch_first")
+    except Exception:  # noqa: BLE001 - an unusual open_clip: let the model's own import decide
+        return None
+    if param is None or param.default is not True:
+        return None
+    version = getattr(oc, "__version__", "?")
+    return (f"{adapter}: open_clip {version} ({Path(oc.__file__).parent}) has a batch-first text transformer, but {wrapper} "
+            "permutes the text tokens to sequence-first as open_clip 2.x needs: its text tower would fail with \"The shape "
+            "of the 2D attn_mask is torch.Size([77, 77]), but should be ...\". Install the model's own open_clip into this "
+            "environment (MAFT+: open_clip_torch==2.16.0; FC-CLIP: a 2.x release) and ovbench WITHOUT the [clip] extra; "
+            "run `ovbench vlm-oracle` from a separate environment (docs/writing-an-adapter.md)")
 
 
 def vocabulary_from_metadata(metadata: Any, categories: CategorySet, adapter: str) -> np.ndarray:
@@ -105,8 +199,9 @@ def capture_raw(model: Any, model_module: Any):  # type: ignore[no-untyped-def]
 
 
 def raw_from_capture(store: dict[str, Any], image_id: str, orig: tuple[int, int], input_hw: tuple[int, int], divisibility: int,
-                     category_ids: np.ndarray, adapter: str) -> RawOutput:
-    """Turn captured tensors (batch of one) into a :class:`RawOutput`."""
+                     category_ids: np.ndarray, adapter: str, *, pre_ensemble_logits: bool = True) -> RawOutput:
+    """Turn captured tensors (batch of one) into a :class:`RawOutput`; without
+    `pre_ensemble_logits` the in- / out-of-vocabulary logits are left out (no ensemble sweep)."""
     missing = [k for k in ("pred_masks", "pred_logits", "log_probs") if k not in store]
     if missing:
         raise BadRawOutput(f"adapter {adapter!r}, image {image_id!r}: the forward pass did not produce {missing} "
@@ -116,8 +211,8 @@ def raw_from_capture(store: dict[str, Any], image_id: str, orig: tuple[int, int]
     probs = np.clip(probs, 0.0, None)
     probs = (probs / probs.sum(axis=1, keepdims=True)).astype(np.float32)
     padded = (pad_to(input_hw[0], divisibility), pad_to(input_hw[1], divisibility))
-    in_vocab = store["pred_logits"][0].float().cpu().numpy()
-    out_vocab = store["out_vocab"][0].float().cpu().numpy()[:, :-1] if "out_vocab" in store else None
+    in_vocab = store["pred_logits"][0].float().cpu().numpy() if pre_ensemble_logits else None
+    out_vocab = store["out_vocab"][0].float().cpu().numpy()[:, :-1] if "out_vocab" in store and pre_ensemble_logits else None
     return RawOutput(image_id, masks, probs, category_ids, MaskGeometry(orig, input_hw, padded),
                      in_vocab_logits=in_vocab, out_vocab_logits=out_vocab)
 

@@ -7,6 +7,8 @@ import shutil
 import time
 from pathlib import Path
 
+from .common import add_workers_arg
+
 HELP = "Run the whole workflow on a synthetic dataset (CPU, no downloads)."
 
 DESCRIPTION = HELP + """
@@ -32,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--height", type=int, default=384, help="image height in pixels (default 384)")
     p.add_argument("--width", type=int, default=512, help="image width in pixels (default 512)")
     p.add_argument("--seed", type=int, default=0, help="seed of the dataset and the simulator (default 0)")
-    p.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
+    add_workers_arg(p)
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=run)
 

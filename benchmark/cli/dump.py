@@ -5,7 +5,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .common import add_adapter_args, add_dataset_args, get_dataset, load_plugins, parse_kv
+from .common import (
+    adapter_kwargs,
+    add_adapter_args,
+    add_dataset_args,
+    add_quiet_arg,
+    get_dataset,
+    load_plugins,
+)
 
 HELP = "Write an adapter's raw outputs to disk (replay them with --adapter dump)."
 
@@ -21,7 +28,7 @@ files are kept, so an interrupted dump resumes. Format: see docs/writing-an-adap
     add_dataset_args(p)
     p.add_argument("--out", required=True, type=Path, help="dump folder")
     p.add_argument("--dtype", choices=["float16", "float32"], default="float16", help="storage type of mask logits (default float16: half the size)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_quiet_arg(p)
     p.set_defaults(func=run)
 
 
@@ -35,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     from ..raw.store import dump_path, write_manifest, write_raw
 
     dataset = get_dataset(args)
-    adapter = get_adapter(args.adapter, **parse_kv(args.adapter_arg))
+    adapter = get_adapter(args.adapter, **adapter_kwargs(args))
     adapter.setup(dataset.categories)
     info = adapter.info.to_json()
     write_manifest(args.out, info, args.dtype, [int(i) for i in dataset.categories.ids])

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import time
 
+from .common import add_workers_arg
+
 DESCRIPTION = """\
 Write a synthetic panoptic dataset in exactly the on-disk layout of the real one, so that every
 tool that reads ADE20K / COCO panoptic (detectron2, panopticapi, ovbench) reads it too:
@@ -59,7 +61,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="JSON stuff areas = PNG pixel counts (default for ade20k: counted before things, as the real data)")
     p.add_argument("--no-images", action="store_true", help="skip the RGB JPEGs (PQ benchmarks only need the PNGs)")
     p.add_argument("--predictions", action="store_true", help="also write a prediction with realistic errors")
-    p.add_argument("--workers", type=int, default=None, help="worker processes (default: all CPUs)")
+    add_workers_arg(p)
     p.set_defaults(func=run)
 
 

@@ -24,16 +24,31 @@ def register(sub: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     b.add_argument("--results", action="append", metavar="DIR_OR_FILE",
-                   help="results folder or file; repeatable (default: leaderboard/results)")
+                   help="results folder or file; repeatable (default: leaderboard/results when it holds results files)")
     b.add_argument("--out", default="site", metavar="SITE", help="output folder, replaced if it is an ovbench site (default: site)")
     b.set_defaults(func=run_build)
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
 
 
+DEFAULT_RESULTS = Path("leaderboard") / "results"
+
+
+def default_results() -> list[str]:
+    """The published results folder when it holds results files, else a usage error."""
+    from ..errors import ConfigError
+    from ..results.io import find_results_files
+
+    if DEFAULT_RESULTS.is_dir() and find_results_files(DEFAULT_RESULTS):
+        return [str(DEFAULT_RESULTS)]
+    raise ConfigError(f"no --results given and ./{DEFAULT_RESULTS} holds no results files (none are published yet); "
+                      "usage: ovbench leaderboard build --results RUN_DIR [--results ...] [--out SITE], "
+                      "where RUN_DIR is the --out folder of `ovbench run`")
+
+
 def run_build(args: argparse.Namespace) -> int:
     from ..leaderboard.build import build_site
 
-    results = args.results or [str(Path("leaderboard") / "results")]
+    results = args.results or default_results()
     report = build_site(results, args.out)
     print(f"built {len(report.pages)} page(s) from {len(report.entries)} results file(s): {report.index}")
     for note in report.notes:

@@ -8,6 +8,8 @@ import os
 import time
 from pathlib import Path
 
+from .common import add_workers_arg
+
 DESCRIPTION = """\
 Panoptic quality of a prediction in COCO panoptic format (a JSON + a folder of PNGs), with the
 semantics of panopticapi's pq_compute (the evaluator behind detectron2's COCOPanopticEvaluator):
@@ -32,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--pred-json", required=True, help="prediction COCO panoptic JSON")
     p.add_argument("--pred-folder", default=None, help="prediction PNG folder (default: prediction JSON path without .json)")
     p.add_argument("--json", dest="out", default=None, help="write splits, per-class counts and metrics to this JSON file")
-    p.add_argument("--workers", type=int, default=None, help="worker processes (default: all CPUs)")
+    add_workers_arg(p)
     p.set_defaults(func=run)
 
 

@@ -7,7 +7,15 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from .common import add_adapter_args, add_dataset_args, get_dataset, load_plugins, parse_kv
+from .common import (
+    adapter_kwargs,
+    add_adapter_args,
+    add_dataset_args,
+    add_quiet_arg,
+    add_workers_arg,
+    get_dataset,
+    load_plugins,
+)
 
 HELP = "Run an adapter through the standard oracle suite and write a results file."
 
@@ -28,13 +36,13 @@ per_image.csv.gz), loadable with ovbench.results.load_results_frames(OUT).""",
                         "or a targets YAML (shipped: openvocab); targets without data are skipped with the paths tried")
     p.add_argument("--suite", default="standard", help="suite name or YAML path (default: standard; semantic targets get 'semantic')")
     p.add_argument("--out", required=True, type=Path, help="output folder")
-    p.add_argument("--workers", type=int, default=1, help="worker processes for the oracles (default: 1)")
+    add_workers_arg(p, "worker processes for the oracles")
     p.add_argument("--shard", default="0/1", metavar="I/N", help="process every N-th image from the I-th (torchrun sets this from RANK/WORLD_SIZE)")
     p.add_argument("--no-resume", action="store_true", help="discard existing shards in OUT and start over")
     p.add_argument("--merge-only", action="store_true", help="only merge the shards of OUT into results (after sharded runs)")
     p.add_argument("--object-mask-threshold", type=float, default=None, help="override the adapter's object_mask_threshold")
     p.add_argument("--overlap-threshold", type=float, default=None, help="override the adapter's overlap_threshold")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_quiet_arg(p)
     p.set_defaults(func=run)
 
 
@@ -53,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     from ..runner.run import dataset_task, run_suite
     from ..suites.suite import load_suite, suite_for_task
 
-    adapter_args = parse_kv(args.adapter_arg)
+    adapter_args = adapter_kwargs(args)
     if args.datasets is not None:
         from .run_targets import run_many
 

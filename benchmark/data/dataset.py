@@ -46,13 +46,14 @@ class Sample:
     width: int
 
     def load_image(self) -> np.ndarray:
-        """[H, W, 3] uint8 RGB."""
+        """[H, W, 3] uint8 RGB, a writable C-contiguous array the caller owns (``torch.from_numpy``
+        takes it without a warning)."""
         from PIL import Image
 
         if not self.image_path.exists():
             raise DatasetError(f"image {self.image_id!r}: RGB image {self.image_path} does not exist")
         with Image.open(self.image_path) as im:
-            arr = np.asarray(im.convert("RGB"))
+            arr = np.array(im.convert("RGB"))
         if arr.shape[:2] != (self.height, self.width):
             raise DatasetError(
                 f"image {self.image_id!r}: {self.image_path} is {arr.shape[1]}x{arr.shape[0]} but the JSON says {self.width}x{self.height}"

@@ -1,8 +1,13 @@
 """The FC-CLIP / MAFT+ adapters' parts that do not need detectron2: geometry, ensembles,
 capture of raw outputs from a forward pass, and clear errors when detectron2 is missing."""
 
+import hashlib
+import importlib
 import importlib.util
+import json
+import sys
 import types
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -105,3 +110,100 @@ def test_capture_records_raw_outputs_of_one_forward_pass():
     np.testing.assert_allclose(raw.class_probs.sum(1), 1.0, rtol=1e-6)
     assert raw.out_vocab_logits.shape == (N, C) and raw.in_vocab_logits.shape == (N, C + 1)
     assert raw.geometry.padded_size == (32, 64)
+    clip_only = raw_from_capture(store, "img", (30, 40), (32, 40), 32, np.arange(C), "fake", pre_ensemble_logits=False)
+    assert clip_only.in_vocab_logits is None and clip_only.out_vocab_logits is None  # MAFT+: no ensemble sweep
+    np.testing.assert_array_equal(clip_only.class_probs, raw.class_probs)
+
+
+# ---------------------------------------------------------------- the real code's failure modes, on a faithful fake
+@pytest.fixture
+def fake_fcclip(fake_detectron2):
+    """The fake FC-CLIP repository (tests/conftest.py), working directory outside it."""
+    return fake_detectron2("fcclip")
+
+
+def _fcclip(f, **kw):
+    from ovbench.adapters import get_adapter
+
+    return get_adapter("fcclip", repo=str(f.repo), config=str(f.config), weights=str(f.weights), device="cpu", **kw)
+
+
+def test_the_fake_reproduces_the_relative_path_read_at_import(fake_fcclip):
+    sys.path.insert(0, str(fake_fcclip.repo))
+    with pytest.raises(FileNotFoundError, match=r"\./fcclip/data/datasets/ade20k_150_with_prompt_eng\.txt"):
+        importlib.import_module("fcclip")
+
+
+def test_fcclip_runs_from_outside_its_repository_and_restores_the_working_directory(fake_fcclip, tmp_path, capsys):
+    from ovbench.cli import main
+    from ovbench.data.synthetic import generate_dataset
+    from ovbench.suites.suite import load_suite
+
+    data = tmp_path / "data"
+    generate_dataset(data, 2, seed=2, height=96, width=128, workers=1)
+    rc = main(["run", "--adapter", "fcclip", "--adapter-arg", f"repo={fake_fcclip.repo}", "--adapter-arg", f"config={fake_fcclip.config}",
+               "--adapter-arg", f"weights={fake_fcclip.weights}", "--device", "cpu", "--dataset-root", str(data),
+               "--out", str(tmp_path / "run"), "--quiet", "--workers", "1"])
+    assert rc == 0, capsys.readouterr().err
+    assert Path.cwd() == fake_fcclip.cwd
+    doc = json.loads((tmp_path / "run" / "results.json").read_text())
+    assert set(doc["oracles"]) == {o.key for o in load_suite().oracles}
+    assert doc["inference"]["object_mask_threshold"] == 0.0 and doc["inference"]["num_queries"] == 10  # the model's config
+    assert doc["model"]["checkpoint_sha256"] == hashlib.sha256(b"random init").hexdigest()
+
+
+def test_a_non_import_error_while_importing_the_model_is_one_config_error_line(fake_fcclip):
+    (fake_fcclip.repo / "fcclip" / "data" / "datasets" / "ade20k_150_with_prompt_eng.txt").write_text("wall\n")  # no "id:"
+    with pytest.raises(ConfigError) as e:
+        _fcclip(fake_fcclip)
+    msg = str(e.value)
+    assert "\n" not in msg and str(fake_fcclip.repo) in msg and "importing 'fcclip'" in msg and "ValueError" in msg
+    assert Path.cwd() == fake_fcclip.cwd
+
+
+def test_a_missing_file_or_compiled_op_is_named(fake_fcclip):
+    (fake_fcclip.repo / "fcclip" / "data" / "datasets" / "ade20k_150_with_prompt_eng.txt").unlink()
+    with pytest.raises(ConfigError, match=r"file '\./fcclip/data/datasets/ade20k_150_with_prompt_eng\.txt' is missing"):
+        _fcclip(fake_fcclip)
+    for name in [m for m in sys.modules if m.split(".")[0] == "fcclip"]:
+        del sys.modules[name]
+    ade = fake_fcclip.repo / "fcclip" / "fcclip.py"
+    ade.write_text("import MultiScaleDeformableAttention\n" + ade.read_text())
+    (fake_fcclip.repo / "fcclip" / "data" / "datasets" / "ade20k_150_with_prompt_eng.txt").write_text("0:wall\n")
+    with pytest.raises(ConfigError, match=r"module 'MultiScaleDeformableAttention' is missing; compile"):
+        _fcclip(fake_fcclip)
+    assert Path.cwd() == fake_fcclip.cwd
+
+
+def test_open_clip_clash_is_detected_at_start_up(fake_fcclip):
+    """FC-CLIP's CLIP wrapper permutes the text tokens to sequence-first (open_clip 2.x); a
+    batch-first open_clip (3.x, the [clip] extra) fails deep in the forward pass. Detected first."""
+    oc = pytest.importorskip("open_clip")
+    import inspect
+
+    from open_clip.transformer import Transformer
+
+    wrapper = fake_fcclip.repo / "fcclip" / "modeling" / "backbone" / "clip.py"
+    wrapper.parent.mkdir(parents=True)
+    wrapper.write_text(
+        "def encode_text(self, text):\n    x = self.clip_model.token_embedding(text)\n"
+        "    x = x.permute(1, 0, 2)  # NLD -> LND\n    x = self.clip_model.transformer(x, attn_mask=self.clip_model.attn_mask)\n")
+    batch_first = inspect.signature(Transformer.__init__).parameters.get("batch_first")
+    if batch_first is None or batch_first.default is not True:
+        _fcclip(fake_fcclip)  # a sequence-first open_clip fits the wrapper: no error
+        return
+    with pytest.raises(ConfigError) as e:
+        _fcclip(fake_fcclip)
+    msg = str(e.value)
+    assert "\n" not in msg and f"open_clip {oc.__version__}" in msg and "WITHOUT the [clip] extra" in msg and "vlm-oracle" in msg
+    assert "fcclip" not in sys.modules  # refused before the model's package was imported
+
+
+def test_maftplus_raw_outputs_carry_no_pre_ensemble_logits():
+    """MAFT+ classifies with CLIP posteriors alone, so the alpha/beta sweep is skipped for it."""
+    from ovbench.adapters.detectron2_model import Detectron2MaskTransformer
+    from ovbench.adapters.fcclip.adapter import FCCLIPAdapter
+    from ovbench.adapters.maftplus.adapter import MAFTPlusAdapter
+
+    assert Detectron2MaskTransformer.pre_ensemble_logits and FCCLIPAdapter.pre_ensemble_logits
+    assert not MAFTPlusAdapter.pre_ensemble_logits and "CLIP posteriors alone" in MAFTPlusAdapter.base_info.notes

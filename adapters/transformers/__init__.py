@@ -1,0 +1,1 @@
+"""Mask2Former / OneFormer from Hugging Face ``transformers`` (``--adapter transformers``)."""
