@@ -35,7 +35,7 @@ from ..data.categories import CategorySet
 from ..data.png_io import check_rgb8, decode_panoptic_rgb, read_png_bytes
 from ..data.validate import iter_records
 from ..errors import DatasetError, PredictionError
-from ..pools import POLL_S, WorkerPool, worker_pool
+from ..pools import POLL_S, WorkerPool, retain_freed_memory, worker_pool
 from ..workers import default_workers
 from .accumulator import PQResult, PQStats
 from .histogram import joint_histogram_rgb
@@ -347,7 +347,7 @@ def evaluate(
     # the parsed JSON, so their memory does not grow with the number of images; but after the
     # PNG kernel is loaded, so that they inherit it
     warm_up_png_kernel()
-    with worker_pool(workers) as pool:
+    with worker_pool(workers, initializer=retain_freed_memory) as pool:
         return _evaluate_files(gt_json, pred_json, gt_folder, pred_folder, pool, workers, chunk_size, per_image, progress)
 
 
@@ -416,7 +416,7 @@ def evaluate_items(
             merge(_evaluate_chunk(t))
         return result
     if pool is None:
-        with worker_pool(min(workers, math.ceil(num_items / chunk_size))) as own:
+        with worker_pool(min(workers, math.ceil(num_items / chunk_size)), initializer=retain_freed_memory) as own:
             _run_in_pool(own, tasks, workers, merge)
     else:
         _run_in_pool(pool, tasks, workers, merge)
