@@ -43,6 +43,10 @@ class SubmissionError(OvbenchError):
     """A submission breaks a rule of the leaderboard (suite, dataset or hash mismatch)."""
 
 
+class WorkerError(OvbenchError):
+    """A worker process died (killed, out of memory, crashed) while evaluating; its task is lost."""
+
+
 class MissingDependency(OvbenchError, ImportError):
     """An optional dependency is needed for this feature but not installed."""
 

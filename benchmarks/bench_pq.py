@@ -14,6 +14,13 @@ libdeflate + compiled unfiltering, which ``evaluate`` fuses with the histogram),
 ``pq_compute`` if it is importable; images/s and the ratios; the PQ difference to hotcoco; and
 the peak RSS of ovbench on 500 vs all images (memory must not grow with the number of images).
 Machine load is printed before and after: on a shared machine, read the ratios, not the times.
+
+Whole process (what a user waits for): ``ovbench pq`` on the command line against a script that
+calls hotcoco's ``pq_compute``, each in a fresh interpreter (cold process: imports, kernel load
+from numba's cache and worker start-up included), in turn A B A B ... after one warm-up run of
+each (warm disk cache; the warm-up also compiles the kernel if this is the first run after
+installing). It prints the median wall and CPU seconds of each and the median of the pairwise
+ratios ovbench / hotcoco (< 1: ovbench faster): ``--process-runs`` pairs (0: skip).
 """
 
 from __future__ import annotations
@@ -168,6 +175,63 @@ def rss_probe(gt_json: Path, gt_folder: Path, pred_json: Path, pred_folder: Path
     return int(out[0]) // 1024, int(out[1]) // 1024
 
 
+HOTCOCO_SCRIPT = """\
+import contextlib, io, sys
+from hotcoco.panoptic import pq_compute
+with contextlib.redirect_stdout(io.StringIO()):
+    r = pq_compute(*sys.argv[1:5])
+print(repr(r["All"]["pq"]))
+"""
+
+
+def run_process(cmd: list[str]) -> tuple[float, float, str]:
+    """Run `cmd` in a new process; wall seconds, CPU seconds (it and its waited-for children,
+    e.g. worker processes), and its stdout."""
+    import tempfile
+
+    with tempfile.TemporaryFile() as out:
+        t = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
+        _, status, ru = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        text = out.read().decode(errors="replace")
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed with exit code {proc.returncode}:\n{text[-2000:]}")
+    return wall, ru.ru_utime + ru.ru_stime, text
+
+
+def whole_process(gt_json: Path, gt_folder: Path, pred_json: Path, pred_folder: Path, gt_int: Path, pred_int: Path,
+                  workers: int, runs: int) -> list[str]:
+    """ovbench pq vs hotcoco pq_compute as whole processes, alternating, after one warm-up each."""
+    exe = Path(sys.executable).parent / "ovbench"
+    ov_cmd = ([str(exe)] if exe.exists() else [sys.executable, "-m", "ovbench"]) + [
+        "pq", "--gt-json", str(gt_json), "--pred-json", str(pred_json), "--gt-folder", str(gt_folder),
+        "--pred-folder", str(pred_folder), "--workers", str(workers)]
+    hc_cmd = [sys.executable, "-c", HOTCOCO_SCRIPT, str(gt_int), str(pred_int), str(gt_folder), str(pred_folder)]
+    ov: list[tuple[float, float]] = []
+    hc: list[tuple[float, float]] = []
+    for i in range(runs + 1):  # run 0: warm-up (disk cache; compiles the kernel after an install)
+        w, c, _ = run_process(ov_cmd)
+        w2, c2, _ = run_process(hc_cmd)
+        if i:
+            ov.append((w, c))
+            hc.append((w2, c2))
+
+    from statistics import median as med
+
+    wall_r = med([a[0] / b[0] for a, b in zip(ov, hc)])
+    cpu_r = med([a[1] / b[1] for a, b in zip(ov, hc)])
+    return [
+        f"whole process, cold process / warm disk cache, {runs} alternating pairs after 1 warm-up each, medians:",
+        f"  ovbench pq --workers {workers}:    wall {med([a[0] for a in ov]):6.2f} s   CPU {med([a[1] for a in ov]):6.2f} s",
+        f"  hotcoco pq_compute script: wall {med([b[0] for b in hc]):6.2f} s   CPU {med([b[1] for b in hc]):6.2f} s",
+        f"  ovbench / hotcoco (median of pairwise ratios): wall {wall_r:.2f}x   CPU {cpu_r:.2f}x   (< 1: ovbench faster)",
+        "  all pairs, wall s (ovbench/hotcoco): " + " ".join(f"{a[0]:.2f}/{b[0]:.2f}" for a, b in zip(ov, hc)),
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--images", type=int, default=2000)
@@ -177,6 +241,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--torchmetrics-images", type=int, default=10, help="torchmetrics runs on this many images (0: skip)")
     ap.add_argument("--repeats", type=int, default=2, help="time decode / ovbench / hotcoco this many times, keep the best")
     ap.add_argument("--no-rss", action="store_true", help="skip the peak-RSS comparison")
+    ap.add_argument("--process-runs", type=int, default=5,
+                    help="whole-process pairs ovbench pq vs hotcoco after a warm-up each (0: skip)")
     args = ap.parse_args(argv)
 
     from ovbench.metrics.pq_eval import evaluate
@@ -195,6 +261,15 @@ def main(argv: list[str] | None = None) -> int:
 
     print("ovbench PNG path: " + ("libdeflate + compiled unfiltering (fast extra)" if HAVE_FAST_PNG
                                   else "pyspng/Pillow decode (no numba or deflate package)"))
+    process_lines: list[str] = []
+    if args.process_runs > 0:
+        try:
+            import hotcoco  # noqa: F401
+        except ImportError:
+            process_lines = ["whole process: skipped (hotcoco is not installed)"]
+        else:
+            process_lines = whole_process(gt_json, gt_folder, pred_json, pred_folder, gt_int, pred_int, args.workers,
+                                          args.process_runs)
     t_dec, t_dec_own, t_ov, t_hc = [], [], [], []
     cpu: dict[str, list[float]] = {"decode": [], "ovbench": [], "hotcoco": []}
     ev = None
@@ -275,6 +350,9 @@ def main(argv: list[str] | None = None) -> int:
     if rss_lines:
         print()
         print("\n".join(rss_lines))
+    if process_lines:
+        print()
+        print("\n".join(process_lines))
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     return 0
 

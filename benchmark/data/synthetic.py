@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import json
 import math
-import multiprocessing
 import os
 import zlib
 from collections.abc import Sequence
@@ -572,7 +571,9 @@ def _run_chunks(fn: Any, tasks: list[Any], workers: int | None) -> list[Any]:
     workers = default_workers() if workers is None else max(1, int(workers))
     if workers == 1 or len(tasks) <= 1:
         return [fn(t) for t in tasks]
-    with multiprocessing.get_context().Pool(min(workers, len(tasks))) as pool:
+    from ..pools import worker_pool
+
+    with worker_pool(min(workers, len(tasks))) as pool:
         return pool.map(fn, tasks)
 
 

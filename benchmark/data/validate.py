@@ -116,8 +116,7 @@ def validate_dataset(dataset: Any, *, workers: int | None = None, chunk_size: in
     categories, duplicate ids, ...) and each PNG against it (missing file, not 8-bit RGB, size,
     ids in the PNG but not in the JSON, JSON area below the pixel count). Raises DatasetError
     naming the file on the first problem; returns counts of the tolerated ADE20K quirks."""
-    import multiprocessing
-
+    from ..pools import worker_pool
     from ..workers import default_workers
 
     recs = dataset.records
@@ -130,7 +129,7 @@ def validate_dataset(dataset: Any, *, workers: int | None = None, chunk_size: in
         for r in results:
             totals = [a + b for a, b in zip(totals, r)]
     else:
-        with multiprocessing.get_context().Pool(min(workers, len(tasks))) as pool:
+        with worker_pool(min(workers, len(tasks))) as pool:
             for r in pool.imap_unordered(_check_chunk, tasks):
                 totals = [a + b for a, b in zip(totals, r)]
     return ValidationReport(*totals)

@@ -63,7 +63,18 @@ def warm_up() -> None:
     """Compile (or load from numba's cache) the kernel in this process, on a 1-pixel PNG, so
     that worker processes forked afterwards inherit it instead of each loading it."""
     if HAVE_FAST_PNG:
-        from ..data.png_io import encode_panoptic_png
+        png = _one_black_pixel_png()
+        jh = joint_histogram_png(png, png, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+        assert jh is not None and jh.counts.tolist() == [[1]], "PNG kernel warm-up failed"
 
-        png = encode_panoptic_png(np.zeros((1, 1), dtype=np.int64))
-        joint_histogram_png(png, png, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+
+def _one_black_pixel_png() -> bytes:
+    """A 1x1 8-bit RGB PNG of id 0, built with zlib (no Pillow import at start-up)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)  # 1x1, 8 bit, RGB, no interlace
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00\x00\x00\x00")) + chunk(b"IEND", b"")

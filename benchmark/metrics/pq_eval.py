@@ -22,7 +22,6 @@ from __future__ import annotations
 import itertools
 import json
 import math
-import multiprocessing
 import os
 import queue
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -36,6 +35,7 @@ from ..data.categories import CategorySet
 from ..data.png_io import check_rgb8, decode_panoptic_rgb, read_png_bytes
 from ..data.validate import iter_records
 from ..errors import DatasetError, PredictionError
+from ..pools import POLL_S, WorkerPool, retain_freed_memory, worker_pool
 from ..workers import default_workers
 from .accumulator import PQResult, PQStats
 from .histogram import joint_histogram_rgb
@@ -347,7 +347,7 @@ def evaluate(
     # the parsed JSON, so their memory does not grow with the number of images; but after the
     # PNG kernel is loaded, so that they inherit it
     warm_up_png_kernel()
-    with multiprocessing.get_context().Pool(workers) as pool:
+    with worker_pool(workers, initializer=retain_freed_memory) as pool:
         return _evaluate_files(gt_json, pred_json, gt_folder, pred_folder, pool, workers, chunk_size, per_image, progress)
 
 
@@ -381,13 +381,13 @@ def _evaluate_files(
 def evaluate_items(
     items: Iterable[_Item], categories: CategorySet, *, workers: int | None = None, chunk_size: int | None = None,
     per_image: bool = False, progress: Callable[[int], None] | None = None, extra_predictions: int = 0,
-    num_items: int | None = None, pool: Any = None,
+    num_items: int | None = None, pool: WorkerPool | None = None,
 ) -> PQEvaluation:
     """Evaluate work items (a list, or a generator consumed as workers need more) in chunks.
 
     Chunks are submitted with at most 2 per worker in flight, so the items are built while the
     workers decode, and results are merged as they arrive (exact, so in any order). `pool`: a
-    ``multiprocessing.Pool`` to use (default: one is started for this call)."""
+    :class:`~ovbench.pools.WorkerPool` to use (default: one is started for this call)."""
     K = len(categories)
     if num_items is None:
         items = list(items)
@@ -416,18 +416,23 @@ def evaluate_items(
             merge(_evaluate_chunk(t))
         return result
     if pool is None:
-        with multiprocessing.get_context().Pool(min(workers, math.ceil(num_items / chunk_size))) as own:
+        with worker_pool(min(workers, math.ceil(num_items / chunk_size)), initializer=retain_freed_memory) as own:
             _run_in_pool(own, tasks, workers, merge)
     else:
         _run_in_pool(pool, tasks, workers, merge)
     return result
 
 
-def _run_in_pool(pool: Any, tasks: Iterable[Any], workers: int, merge: Callable[[_ChunkResult], None]) -> None:
+def _run_in_pool(pool: WorkerPool, tasks: Iterable[Any], workers: int, merge: Callable[[_ChunkResult], None]) -> None:
     done: queue.SimpleQueue[Any] = queue.SimpleQueue()  # results and worker exceptions, as they finish
 
     def next_result() -> _ChunkResult:
-        r = done.get()
+        while True:
+            try:
+                r = done.get(timeout=POLL_S)
+                break
+            except queue.Empty:
+                pool.check()  # a dead worker never delivers its chunk: raise WorkerError
         if isinstance(r, BaseException):
             raise r
         return r

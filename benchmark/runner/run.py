@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import os
 import time
 from collections import deque
@@ -24,6 +23,7 @@ from ..data.dataset import PanopticDataset
 from ..errors import ConfigError
 from ..inference.mask2former import InferenceConfig
 from ..oracles.context import SuiteSettings
+from ..pools import worker_pool
 from ..raw.record import RawOutput, validate_raw_output
 from ..results.io import write_json_atomic
 from ..suites.suite import DEFAULT_SUITE, Suite
@@ -227,8 +227,7 @@ def _process_all(todo: list[str], already: int, options: RunOptions, *, parallel
                 _predict_and_evaluate(image_id)
                 bar.update(1)
             return
-        ctx = mp.get_context("fork")
-        with ctx.Pool(options.workers, initializer=_one_blas_thread) as pool:
+        with worker_pool(options.workers, initializer=_one_blas_thread, context="fork") as pool:
             if parallel_safe:
                 for _ in pool.imap_unordered(_predict_and_evaluate, todo, chunksize=1):
                     bar.update(1)
@@ -240,10 +239,10 @@ def _process_all(todo: list[str], already: int, options: RunOptions, *, parallel
                     raw = validate_raw_output(_JOB.adapter.predict(sample), adapter=_JOB.adapter_name, num_classes=len(_JOB.dataset.categories))
                     pending.append(pool.apply_async(_evaluate_raw, (raw,)))
                     while len(pending) > 2 * options.workers:
-                        pending.popleft().get()
+                        pool.wait(pending.popleft())
                         bar.update(1)
                 while pending:
-                    pending.popleft().get()
+                    pool.wait(pending.popleft())
                     bar.update(1)
     finally:
         bar.close()

@@ -98,8 +98,17 @@ PRED_CASES = [
 ]
 
 
-@pytest.fixture(params=["pyspng", "pillow"])
-def decoder(request, monkeypatch):
+@pytest.fixture(params=["fast", "pyspng", "pillow"])
+def decoder(request, monkeypatch, disable_kernels):
+    """fast: libdeflate + compiled kernels (the fast extra); pyspng / pillow: the kernels disabled
+    (numpy fallback), decoding with that library."""
+    from ovbench.data import png_fast
+
+    if request.param == "fast":
+        if not png_fast.HAVE_FAST_PNG:
+            pytest.skip("the fast extra (numba, deflate) is not installed")
+        return request.param
+    disable_kernels()
     if request.param == "pillow":
         monkeypatch.setattr(png_io, "_pyspng", None)
     elif png_io._pyspng is None:

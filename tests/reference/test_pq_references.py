@@ -22,6 +22,9 @@ from ovbench.data.png_io import read_panoptic_ids
 from ovbench.data.synthetic import PredictionNoise, generate_dataset, generate_predictions
 from ovbench.metrics.pq_eval import evaluate
 
+# every test runs on the compiled kernels (numba, the fast extra) and on the numpy fallback
+pytestmark = pytest.mark.usefixtures("kernel_path")
+
 TOL = 1e-9
 SIZE = dict(height=64, width=80, min_segments=6, max_segments=20)
 

@@ -20,6 +20,9 @@ from ovbench.oracles.context import ImageContext, SuiteSettings
 from ovbench.oracles.matching import MatchingConfig
 from ovbench.raw.record import MaskGeometry, RawOutput, validate_raw_output
 
+# every test runs on the compiled kernels (numba, the fast extra) and on the numpy fallback
+pytestmark = pytest.mark.usefixtures("kernel_path")
+
 CATS = CategorySet((Category(1, "A", True), Category(2, "B", False), Category(3, "C", True)))
 
 

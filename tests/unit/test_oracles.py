@@ -15,6 +15,9 @@ from ovbench.oracles.matching import MatchingConfig, hungarian_assignment, match
 from ovbench.oracles.stratify import fn_breakdown
 from ovbench.raw.record import MaskGeometry, RawOutput, validate_raw_output
 
+# every test runs on the compiled kernels (numba, the fast extra) and on the numpy fallback
+pytestmark = pytest.mark.usefixtures("kernel_path")
+
 CATS = CategorySet((Category(1, "A", True), Category(2, "B", False), Category(3, "C", True)))
 
 
@@ -180,4 +183,8 @@ def test_semantic_inference_equals_the_direct_einsum():
     w = (P.astype(np.float64) + 1e-8)
     w = (w / w.sum(1, keepdims=True))[:, :3]
     sem = np.einsum("qc,qhw->chw", w, 1 / (1 + np.exp(-L.astype(np.float64))))
-    assert np.array_equal(ctx.semantic_labels(chunk=32), sem.reshape(3, -1).argmax(axis=0))
+    sem = sem.reshape(3, -1)
+    top2 = np.sort(sem, axis=0)[-2:]
+    clear = top2[1] - top2[0] > 1e-4  # float32 resize + sigmoid + sums vs this float64 reference: a
+    assert clear.mean() > 0.9  # near-tie (margin <= 1e-4, i.e. >> float32 rounding of ~70 terms) may flip
+    assert np.array_equal(ctx.semantic_labels(chunk=32)[clear], sem.argmax(axis=0)[clear])

@@ -16,6 +16,9 @@ from ovbench.metrics.matching import match_image
 from ovbench.metrics.pq_eval import SPLITS, evaluate, merge_evaluations, pq_compute
 from ovbench.metrics.semantic import SemanticStats
 
+# every test runs on the compiled kernels (numba, the fast extra) and on the numpy fallback
+pytestmark = pytest.mark.usefixtures("kernel_path")
+
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
