@@ -198,3 +198,13 @@ def test_cli_show_answers_for_any_target_class(capsys, key):
     assert main(["taxonomy", "show", key]) == 0
     out = capsys.readouterr().out
     assert out.startswith(key) and "vs coco_panoptic_133:" in out
+
+
+def test_cli_show_restricted_to_one_target(capsys):
+    from ovbench.cli import main
+
+    assert main(["taxonomy", "show", "light", "--target", "pascal_ctx_59_sem_seg_val"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("pc59:32  'light'") and "pc59-light" in out and "ade:82" not in out
+    assert main(["taxonomy", "show", "bedclothes", "--target", "nope"]) != 0
+    assert "unknown taxonomy 'nope'" in capsys.readouterr().err
