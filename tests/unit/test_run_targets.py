@@ -78,6 +78,8 @@ def test_resume_and_sharding_work_per_target(root, tmp_path):
 def test_target_specs_and_their_errors(tmp_path):
     assert parse_targets("coco_panoptic_val, ade20k_panoptic_val") == [Target("coco_panoptic_val"), Target("ade20k_panoptic_val")]
     assert {t.dataset for t in parse_targets("all")} >= {"coco_panoptic_val", "ade20k_panoptic_val"}
+    shipped = parse_targets("openvocab")  # benchmark/suites/targets/openvocab.yaml
+    assert shipped[0] == Target("coco_panoptic_val") and len(shipped) == 9
     with pytest.raises(ConfigError, match="unknown dataset 'ade20k'"):
         parse_targets("ade20k")
     with pytest.raises(ConfigError, match="listed twice"):
