@@ -414,10 +414,15 @@ def _semantic_inference_miou(doc: Mapping[str, Any], columns: Columns) -> str | 
     return None
 
 
-def semantic_model_page(e: Entry, entries: Sequence[Entry], columns: Columns) -> dict[str, Any]:
+def semantic_model_page(e: Entry, entries: Sequence[Entry], columns: Columns, site: Path) -> dict[str, Any]:
     """Context of model_semantic.html: a semantic target's results file (mIoU only)."""
+    from .targets import miou_waterfall_view
+
     d = e.doc
-    return {"root": "../", "page": "model", "model": d["model"], "dataset": d["dataset"], "suite": d["suite"], "taxonomy": d["taxonomy"],
+    asset_dir = site / "models" / e.slug
+    asset_dir.mkdir(parents=True, exist_ok=True)
+    (asset_dir / "waterfall.svg").write_text(waterfall_svg(miou_waterfall_view(d), columns, None, metric="mIoU"), encoding="utf-8")
+    return {"root": "../", "page": "model", "model": d["model"], "waterfall": f"{e.slug}/waterfall.svg", "dataset": d["dataset"], "suite": d["suite"], "taxonomy": d["taxonomy"],
             "created": d["created"], "ovbench_run_version": d["ovbench_version"],
             "dataset_page": f"../datasets/{dataset_slug((d['dataset']['name'], d['dataset']['annotation_sha256']))}.html",
             "model_datasets": model_datasets(e, entries, columns), **semantic_model_context(d, columns),
@@ -474,7 +479,7 @@ def build_site(results: str | Path | Sequence[str | Path], out: str | Path, *,
                            {"href": "data/leaderboard.json", "label": "leaderboard.json"}])
         for e in entries:
             if task_of(e.doc) == "semantic":
-                render("model_semantic.html", f"models/{e.slug}.html", **semantic_model_page(e, entries, cols))
+                render("model_semantic.html", f"models/{e.slug}.html", **semantic_model_page(e, entries, cols, tmp))
             else:
                 render("model.html", f"models/{e.slug}.html", root="../", page="model", reference_label=ref.label,
                        model_datasets=model_datasets(e, entries, cols), **model_context(e, cols, ref, tmp))
