@@ -95,7 +95,7 @@ def _run_named(args: argparse.Namespace, t0: float) -> int:
     layout = DATASETS.get(args.dataset)
     if args.predictions and layout.task != "panoptic":
         raise ConfigError(f"--predictions writes a COCO-panoptic prediction; {args.dataset} is a semantic dataset")
-    extra = {}
+    extra: dict[str, object] = {}
     if args.scenes:
         extra["scenes"] = True
     if args.png_areas:

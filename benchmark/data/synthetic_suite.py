@@ -169,7 +169,7 @@ def _panoptic_chunk(args: tuple[str, SyntheticConfig, str, str, list[int]]) -> l
         seg_ids = np.zeros(n + 1, dtype=np.uint32)
         used: set[int] = set()
         next_inst: dict[int, int] = {}
-        infos = []
+        infos: list[dict[str, Any]] = []
         for i in range(1, n + 1):
             c = cv.cats[i - 1]
             if counts[i] == 0:
