@@ -66,12 +66,12 @@ def waterfall_steps(doc: Mapping[str, Any], columns: Columns, split: str) -> lis
 
 
 def _waterfall_svg(doc: Mapping[str, Any], columns: Columns, reference: Mapping[str, Any] | None = None,
-                  splits: Sequence[str] = ("all", "seen", "unseen")) -> str:
+                  splits: Sequence[str] = ("all", "seen", "unseen"), metric: str = "PQ") -> str:
     """Implementation of :func:`waterfall_svg`."""
     panels = [(s, waterfall_steps(doc, columns, s)) for s in splits]
     panels = [(s, st) for s, st in panels if st]
     if not panels:
-        raise ValueError("no oracle with a defined PQ to draw")
+        raise ValueError(f"no oracle with a defined {metric} to draw")
     fig = _figure(3.6 * len(panels) + 0.4, 3.4)
     axes = fig.subplots(1, len(panels), sharey=True, squeeze=False)[0]
     top = max(max(x["value"] for x in st) for _, st in panels)
@@ -94,12 +94,12 @@ def _waterfall_svg(doc: Mapping[str, Any], columns: Columns, reference: Mapping[
                 ax.plot(i, ref, marker="x", color=COLORS["paper"], ms=7, mew=1.6, zorder=3,
                         label="reported in the paper" if i == 0 or not ax.get_legend_handles_labels()[0] else None)
         ax.set_xticks(list(xs), [s["label"] for s in steps], rotation=35, ha="right")
-        ax.set_title(f"PQ {columns.split(split)['display']}", fontsize=10)
+        ax.set_title(f"{metric} {columns.split(split)['display']}", fontsize=10)
         ax.set_ylim(0, max(top * 1.25, 10))
         ax.grid(axis="y", color="#eeeeee", zorder=0)
         if ax is axes[0] and ax.get_legend_handles_labels()[0]:
             ax.legend(loc="upper left", fontsize=7, frameon=False)
-    axes[0].set_ylabel("PQ (%)")
+    axes[0].set_ylabel(f"{metric} (%)")
     return _svg(fig)
 
 
@@ -149,11 +149,12 @@ def _timeline_svg(points: Sequence[TimelinePoint], title: str) -> str:
 
 
 def waterfall_svg(doc: Mapping[str, Any], columns: Columns, reference: Mapping[str, Any] | None = None,
-                  splits: Sequence[str] = ("all", "seen", "unseen")) -> str:
+                  splits: Sequence[str] = ("all", "seen", "unseen"), metric: str = "PQ") -> str:
     """The oracle waterfall of one results document as SVG text (one panel per available split);
-    `reference` is the paper's entry for this model (its ``oracles`` are drawn as crosses)."""
+    `reference` is the paper's entry for this model (its ``oracles`` are drawn as crosses).
+    `metric` labels the axis (a semantic target's waterfall is drawn from a view whose "pq" is mIoU)."""
     with _matplotlib().rc_context(RC):
-        return _waterfall_svg(doc, columns, reference, splits)
+        return _waterfall_svg(doc, columns, reference, splits, metric)
 
 
 def timeline_svg(points: Sequence[TimelinePoint], title: str) -> str:

@@ -218,3 +218,10 @@ def semantic_model_context(d: Mapping[str, Any], columns: Columns) -> dict[str, 
     return {"split_headers": [{"label": columns.split(s)["display"], "title": columns.split(s)["description"]} for s in split_keys],
             "oracle_rows": oracle_rows, "class_rows": class_rows, "per_class_oracle": columns.oracle(head)["display"],
             "has_fn_breakdown": bool(fn)}
+
+
+def miou_waterfall_view(d: Mapping[str, Any]) -> dict[str, Any]:
+    """A semantic results document seen as the waterfall expects it: each oracle's ``splits`` hold
+    its mIoU under the key "pq" (drawn with ``metric="mIoU"``; never written anywhere)."""
+    return {"oracles": {k: {"splits": {s: {"pq": st["miou"]} for s, st in (o.get("miou_splits") or {}).items()}}
+                        for k, o in d["oracles"].items()}}

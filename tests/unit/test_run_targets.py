@@ -78,6 +78,8 @@ def test_resume_and_sharding_work_per_target(root, tmp_path):
 def test_target_specs_and_their_errors(tmp_path):
     assert parse_targets("coco_panoptic_val, ade20k_panoptic_val") == [Target("coco_panoptic_val"), Target("ade20k_panoptic_val")]
     assert {t.dataset for t in parse_targets("all")} >= {"coco_panoptic_val", "ade20k_panoptic_val"}
+    shipped = parse_targets("openvocab")  # benchmark/suites/targets/openvocab.yaml
+    assert shipped[0] == Target("coco_panoptic_val") and len(shipped) == 9
     with pytest.raises(ConfigError, match="unknown dataset 'ade20k'"):
         parse_targets("ade20k")
     with pytest.raises(ConfigError, match="listed twice"):
@@ -141,3 +143,23 @@ def test_single_semantic_dataset_gets_the_semantic_suite(tmp_path, capsys):
     # a panoptic suite named explicitly (as a file) is refused with the way out
     assert main([*base, "--suite", str(suite_dir() / "standard.yaml"), "--out", str(tmp_path / "run2")]) == 1
     assert "use --suite semantic" in capsys.readouterr().err
+
+
+def test_suite_task_errors_name_the_file_and_field(tmp_path):
+    import yaml
+
+    from ovbench.suites.suite import load_suite, suite_dir, suite_for_task
+
+    cfg = yaml.safe_load((suite_dir() / "semantic.yaml").read_text())
+    for change, match in (({"task": "instance"}, "task 'instance' is not one of panoptic, semantic"),
+                          ({"splits": ["all", "things"]}, "no things/stuff splits"),
+                          ({"semantic": False}, "set 'semantic: true'")):
+        p = tmp_path / "s.yaml"
+        p.write_text(yaml.safe_dump({**cfg, **change}))
+        with pytest.raises(ConfigError, match=match) as err:
+            load_suite(p)
+        assert str(p) in str(err.value)
+    assert suite_for_task(load_suite("standard"), "semantic").name == "semantic"
+    assert suite_for_task(load_suite("semantic"), "semantic").name == "semantic"
+    with pytest.raises(ConfigError, match="unknown dataset task 'video'"):
+        suite_for_task(load_suite("standard"), "video")

@@ -138,6 +138,8 @@ def test_in_domain_coco_run_sees_every_class_and_reports_no_conflicts(tmp_path):
     sp = doc["oracles"]["baseline"]["splits"]
     assert sp["seen"] == {k: v for k, v in sp["all"].items()} and sp["unseen"]["n"] == 0 and sp["unseen"]["pq"] is None
     assert all(r["seen"] and not r["conflict"] for r in doc["per_class"])
+    meta = frames_from_doc(doc)["meta"].iloc[0]
+    assert bool(meta["in_domain"]) and meta["task"] == "panoptic"
 
 
 def test_semantic_consistency_check_catches_a_tampered_summary(semantic_run):
