@@ -91,7 +91,7 @@ def working_directory(path: Path) -> Iterator[None]:
         os.chdir(before)
 
 
-def _one_line(text: str) -> str:
+def _one_line(text: object) -> str:
     return " ".join(str(text).split())
 
 
@@ -143,7 +143,8 @@ def open_clip_clash(root: Path, package: str, adapter: str) -> str | None:
     if param is None or param.default is not True:
         return None
     version = getattr(oc, "__version__", "?")
-    return (f"{adapter}: open_clip {version} ({Path(oc.__file__).parent}) has a batch-first text transformer, but {wrapper} "
+    where = Path(oc.__file__).parent if oc.__file__ else "?"
+    return (f"{adapter}: open_clip {version} ({where}) has a batch-first text transformer, but {wrapper} "
             "permutes the text tokens to sequence-first as open_clip 2.x needs: its text tower would fail with \"The shape "
             "of the 2D attn_mask is torch.Size([77, 77]), but should be ...\". Install the model's own open_clip into this "
             "environment (MAFT+: open_clip_torch==2.16.0; FC-CLIP: a 2.x release) and ovbench WITHOUT the [clip] extra; "

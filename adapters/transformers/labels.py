@@ -72,9 +72,9 @@ def map_id2label(id2label: Mapping[int, str], categories: CategorySet, model: st
     for ci, c in enumerate(cats):
         if ci in chosen:
             continue
-        hits = {mi for alt in _alternatives(c.name, c.synonyms) for mi, n in norm.items() if n == alt and mi not in used}
-        if len(hits) == 1:
-            take(ci, hits.pop())
+        alt_hits = {mi for alt in _alternatives(c.name, c.synonyms) for mi, n in norm.items() if n == alt and mi not in used}
+        if len(alt_hits) == 1:
+            take(ci, alt_hits.pop())
     missing = [c.name for ci, c in enumerate(cats) if ci not in chosen]
     extra = [labels[mi] for mi in sorted(labels) if mi not in used]
     if missing or extra:

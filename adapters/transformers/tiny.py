@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 
 def save_tiny_model(folder: str | Path, id2label: Mapping[int, str], kind: str = "mask2former", *, seed: int = 0,
@@ -29,12 +30,14 @@ def save_tiny_model(folder: str | Path, id2label: Mapping[int, str], kind: str =
     folder.mkdir(parents=True, exist_ok=True)
     labels = {int(k): str(v) for k, v in id2label.items()}
     backbone = tf.SwinConfig(embed_dim=16, depths=[1, 1, 1, 1], num_heads=[1, 1, 1, 1], window_size=4, image_size=64,
-                             out_features=["stage1", "stage2", "stage3", "stage4"])
-    common = dict(backbone_config=backbone, hidden_dim=32, encoder_feedforward_dim=64, encoder_layers=1, decoder_layers=2,
+                             out_features=["stage1", "stage2", "stage3", "stage4"])  # type: ignore[call-arg]
+    common: dict[str, Any] = dict(backbone_config=backbone, hidden_dim=32, encoder_feedforward_dim=64, encoder_layers=1, decoder_layers=2,
                   num_attention_heads=2, dim_feedforward=64, num_queries=num_queries, id2label=labels,
                   label2id={v: k for k, v in labels.items()})
     size = {"shortest_edge": shortest_edge, "longest_edge": longest_edge}
     torch.manual_seed(seed)
+    model: Any
+    processor: Any
     if kind == "mask2former":
         model = tf.Mask2FormerForUniversalSegmentation(tf.Mask2FormerConfig(feature_size=32, mask_feature_size=32, **common))
         processor = tf.Mask2FormerImageProcessor(size=size)

@@ -107,10 +107,10 @@ def adapter_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         check_device(device)
     cls = ADAPTERS.get(args.adapter)
     try:
-        params = inspect.signature(cls).parameters
+        params = list(inspect.signature(cls).parameters.values())
     except (TypeError, ValueError):  # pragma: no cover - builtins without a signature
-        params = {}
-    takes_device = "device" in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+        params = []
+    takes_device = any(p.name == "device" or p.kind is p.VAR_KEYWORD for p in params)
     if not takes_device:
         if device not in (None, "auto"):
             raise ConfigError(f"--device {device}: adapter {args.adapter!r} takes no device (it runs on the CPU)")

@@ -106,6 +106,14 @@ def test_recipe_2_transformers_checkpoint_from_the_local_cache(tmp_path, capsys)
     doc = run_ok(argv + ["--adapter-arg", f"hf_cache_dir={cache}"], capsys)
     assert doc["model"]["adapter"] == "transformers" and hub_id in doc["model"]["name"]
     assert doc["model"]["training_data"] == "ade20k_panoptic_train"
+    if hub_id == "facebook/mask2former-swin-large-ade-panoptic":  # the reference row has a leaderboard manifest
+        from ovbench.submit.check import MANIFEST_VS_MODEL, read_manifest
+
+        manifest, problems = read_manifest(DOC.parents[1] / "adapters" / "transformers" / "submission.yaml")
+        assert not problems
+        for field, model_field in MANIFEST_VS_MODEL.items():
+            if manifest.get(field) is not None:
+                assert doc["model"][model_field] == manifest[field], field
 
 
 @pytest.mark.parametrize("kind", ["fcclip", "maftplus"])
