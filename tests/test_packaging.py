@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # builds a wheel, installs it, runs mypy
+
 REPO = Path(__file__).resolve().parents[1]
 
 

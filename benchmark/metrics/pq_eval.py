@@ -152,12 +152,12 @@ def _default_folder(json_path: Path) -> Path:
     return default_png_dir(json_path)
 
 
-def _dense(ids: Iterable[int], categories: CategorySet, what: str) -> np.ndarray:
-    out = []
-    for c in ids:
-        if c not in categories:
-            raise PredictionError(f"{what}: segment has unknown category id {c} (not in the ground-truth categories)")
-        out.append(categories.index_of(c))
+def _dense(ids: Iterable[int], dense: dict[int, int], what: str) -> np.ndarray:
+    """Dataset category ids -> [n] int64 dense indices (`dense`: id -> index); unknown ids raise."""
+    out = [dense.get(c, -1) for c in ids]
+    if -1 in out:
+        c = list(ids)[out.index(-1)]
+        raise PredictionError(f"{what}: segment has unknown category id {c} (not in the ground-truth categories)")
     return np.asarray(out, dtype=np.int64)
 
 
@@ -211,7 +211,7 @@ def _iter_items(
             gt_cat=np.array([dense[s.category_id] for s in segs], dtype=np.int64),
             gt_crowd=np.array([s.iscrowd for s in segs], dtype=bool),
             pred_ids=np.asarray(pid, dtype=np.int64),
-            pred_cat=_dense(pcat, categories, what),
+            pred_cat=_dense(pcat, dense, what),
         )
 
 

@@ -7,6 +7,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from ovbench.data.synthetic import generate_dataset, generate_predictions
 from ovbench.metrics.pq_eval import evaluate
 
@@ -22,6 +24,7 @@ sys.exit(rc)
 """
 
 
+@pytest.mark.slow  # two fresh interpreters importing numba
 def test_pq_command_imports_nothing_heavy_and_matches_the_library(tmp_path):
     gt_json = generate_dataset(tmp_path / "d", 4, 0, height=24, width=32, write_images=False, workers=1)
     pred_json = generate_predictions(gt_json, tmp_path / "pred.json", seed=1, workers=1)

@@ -35,6 +35,7 @@ def _numbers(path):
     return {k: v["splits"] for k, v in doc["oracles"].items()}, doc["per_class"], doc["fn_breakdown"], doc.get("conflict_pq")
 
 
+@pytest.mark.slow
 def test_run_writes_a_valid_results_file_with_the_papers_findings(dataset_root, tmp_path):
     path = _run(dataset_root, tmp_path / "a", workers=2)
     doc = load_results(path)
@@ -58,6 +59,7 @@ def test_run_writes_a_valid_results_file_with_the_papers_findings(dataset_root, 
     assert doc["overlays"] and all((tmp_path / "a" / f).exists() for f in doc["overlays"][0]["files"].values())
 
 
+@pytest.mark.slow
 def test_resume_after_a_kill_and_sharding_give_identical_numbers(dataset_root, tmp_path):
     ref = _numbers(_run(dataset_root, tmp_path / "ref", workers=1))
     # a "killed" run: some shards missing, a temporary file of an interrupted writer left behind
@@ -76,6 +78,7 @@ def test_resume_after_a_kill_and_sharding_give_identical_numbers(dataset_root, t
     assert _numbers(merge_only("simulated", {"seed": 1}, ds, load_suite(), RunOptions(tmp_path / "sh", progress=False))) == ref
 
 
+@pytest.mark.slow
 def test_shards_of_another_spec_are_refused(dataset_root, tmp_path):
     _run(dataset_root, tmp_path / "x", limit=2)
     ds = get_dataset("ade20k_panoptic_val", root=dataset_root)
@@ -83,6 +86,7 @@ def test_shards_of_another_spec_are_refused(dataset_root, tmp_path):
         run_suite("simulated", {"seed": 2}, ds, load_suite(), RunOptions(tmp_path / "x", progress=False, limit=2))
 
 
+@pytest.mark.slow
 def test_dump_and_replay_give_the_numbers_of_the_direct_run(dataset_root, tmp_path, capsys):
     direct = _numbers(_run(dataset_root, tmp_path / "direct", limit=3))
     args = ["--adapter", "simulated", "--adapter-arg", "seed=1", "--dataset-root", str(dataset_root), "--limit", "3", "--quiet"]
@@ -126,6 +130,7 @@ def test_cli_errors_are_one_clear_line(dataset_root, tmp_path, capsys):
     assert rc == 1 and "--shard" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_semantic_inference_miou_when_the_suite_enables_it(dataset_root, tmp_path):
     from ovbench.leaderboard.build import build_site
     from ovbench.suites.suite import parse_suite
@@ -144,6 +149,7 @@ def test_semantic_inference_miou_when_the_suite_enables_it(dataset_root, tmp_pat
     assert "semantic inference" in page and f"{100 * m:.1f}" in page
 
 
+@pytest.mark.slow
 def test_torchrun_ranks_split_the_images_and_rank_zero_merges(dataset_root, tmp_path, monkeypatch):
     ref = _numbers(_run(dataset_root, tmp_path / "ref"))
     monkeypatch.delenv("MASTER_ADDR", raising=False)  # no process group: the barrier is skipped
@@ -155,6 +161,7 @@ def test_torchrun_ranks_split_the_images_and_rank_zero_merges(dataset_root, tmp_
     assert _numbers(_run(dataset_root, tmp_path / "tr")) == ref
 
 
+@pytest.mark.slow
 def test_a_main_process_adapter_with_worker_evaluation_gives_the_same_numbers(dataset_root, tmp_path):
     """Adapters that are not parallel-safe (a GPU model) predict in the main process; workers evaluate."""
     from ovbench.adapters import ADAPTERS
