@@ -53,9 +53,9 @@ def main() -> None:
     ap.add_argument("--cache", type=Path, default=Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "ovbench" / "bench_oracles")
     args = ap.parse_args()
 
+    import scipy.optimize  # noqa: F401 - load numpy's and scipy's BLAS before limiting them
     from threadpoolctl import threadpool_limits
 
-    threadpool_limits(1)
     from ovbench.adapters import get_adapter
     from ovbench.data.catalog import get_dataset
     from ovbench.data.synthetic import generate_dataset
@@ -65,6 +65,7 @@ def main() -> None:
     from ovbench.runner.views import resolve_views
     from ovbench.suites.suite import load_suite
 
+    limits = threadpool_limits(1)  # noqa: F841 - after the imports, so that every loaded BLAS is limited
     root = args.cache / f"ade_{args.images}"
     if not (root / "ADEChallengeData2016" / "ade20k_panoptic_val.json").exists():
         generate_dataset(root, args.images, seed=0, height=512, width=683, min_segments=20, max_segments=40, write_images=False)

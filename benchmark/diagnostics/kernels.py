@@ -10,8 +10,8 @@ from ..numba_support import HAVE_NUMBA, njit
 if HAVE_NUMBA:
 
     @njit(cache=True, nogil=True, boundscheck=False)
-    def positive_extent(logits, out):  # type: ignore[no-untyped-def]
-        """Bounding box of the cells >= 0 of one [h, w] float32 logit map: out[:] = (first row,
+    def positive_extent(logits, cut, out):  # type: ignore[no-untyped-def]
+        """Bounding box of the cells > cut of one [h, w] float32 logit map: out[:] = (first row,
         last row, first column, last column); (h, -1, w, -1) if none. A row is first tested as
         a whole (an OR of comparisons); only rows holding a positive cell are searched from both
         ends."""
@@ -21,17 +21,17 @@ if HAVE_NUMBA:
             row = logits[i]
             hit = 0
             for j in range(w):
-                hit |= row[j] >= 0
+                hit |= row[j] > cut
             if hit:
                 if r0 == h:
                     r0 = i
                 r1 = i
                 j = 0
-                while row[j] < 0:
+                while row[j] <= cut:
                     j += 1
                 c0 = min(c0, j)
                 j = w - 1
-                while row[j] < 0:
+                while row[j] <= cut:
                     j -= 1
                 c1 = max(c1, j)
         out[0] = r0
@@ -40,8 +40,8 @@ if HAVE_NUMBA:
         out[3] = c1
 
     @njit(cache=True, nogil=True, boundscheck=False)
-    def count_nonnegative(values, labels, counts):  # type: ignore[no-untyped-def]
-        """counts[labels[i, j]] += 1 wherever values[i, j] >= 0 ([h, w] float32 values, [h, w]
+    def count_true(values, labels, counts):  # type: ignore[no-untyped-def]
+        """counts[labels[i, j]] += 1 wherever values[i, j] ([h, w] bool values, [h, w]
         int64 labels, possibly strided crops; counts [L] int64). Labels are piecewise constant
         along rows, so counts are accumulated per run of one label and flushed at its end."""
         h, w = values.shape
@@ -54,5 +54,5 @@ if HAVE_NUMBA:
                     counts[cur] += acc
                     cur = lab
                     acc = 0
-                acc += values[i, j] >= 0
+                acc += values[i, j]
             counts[cur] += acc

@@ -3,96 +3,36 @@
 Definition (shared by the ``pool_recall`` and ``calibration`` diagnostics):
 
 * a candidate's mask is its logit map taken to the output (original image) resolution with the
-  same resize chain as panoptic inference (:mod:`ovbench.inference.resize`), binarised at
-  ``logit >= 0`` (``sigmoid >= 0.5``);
+  same resize chain and sigmoid as panoptic inference (:mod:`ovbench.inference.resize`),
+  binarised at ``sigmoid >= 0.5``;
 * ``IoU(c, g) = |c ∩ g| / (|c| + area_g - |c ∩ g| - |c ∩ VOID|)`` with ``area_g`` the GT segment's
   area from its segment list: panopticapi's union, the one ``ImageMatch.overlaps.iou()`` uses for
   final segments, so pool and output IoUs are comparable; crowd GT segments are not targets.
 
 Cost: the bilinear resize chain is a convex combination (non-negative weights summing to 1) of
-the mask cells under a pixel, so a pixel can only be positive if one of those cells is. Each
-candidate is therefore resized only over the pixel rectangle reached by its positive cells
-(candidates without a positive cell are empty and cost nothing), with banded dense products in
-blocks of ``BLOCK`` output rows / columns. Values equal the full resize up to float32 rounding:
-a pixel with ``|logit| < ~1e-6`` may binarise differently from the cached masks of the oracles.
+the mask cells under a pixel, so a pixel can only be positive if one of those cells is above
+``POSITIVE_CUT`` (-1e-5, far below the float32 logit where the sigmoid reaches 0.5, about
+-3e-8). Each candidate is therefore resized only over the pixel rectangle reached by those cells
+(candidates without one are empty and cost nothing), with the same per-mask operations as the
+oracles' masks (:func:`ovbench.inference.resize.resize_crop`), so the binarised pixels are
+exactly those of panoptic inference (``sigmoid >= 0.5``), on every CPU.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
-from ..inference.resize import chain_matrix
+from ..inference.resize import POSITIVE_CUT, AxisTaps, positive, resize_crop, resize_taps
 from ..raw.record import MaskGeometry
 from . import kernels
 
-BLOCK = 32  # output rows / columns per dense block of the banded resize
 
-
-@dataclass(frozen=True)
-class Axis:
-    """The resize operator of one image axis, [out, in] float32, with its band structure.
-
-    lo, hi: [out] first / one-past-last input index with a nonzero weight in each output row;
-    first, last: [in] first / last output index that each input index reaches.
-    """
-
-    m: np.ndarray
-    lo: np.ndarray
-    hi: np.ndarray
-    first: np.ndarray
-    last: np.ndarray
-
-    @classmethod
-    def build(cls, mask_size: int, padded: int, inp: int, orig: int) -> Axis:
-        m = chain_matrix(mask_size, padded, inp, orig)
-        nz = m != 0
-        lo = np.argmax(nz, axis=1)
-        hi = nz.shape[1] - np.argmax(nz[:, ::-1], axis=1)
-        has = nz.any(axis=0)
-        first = np.where(has, np.argmax(nz, axis=0), orig)
-        last = np.where(has, nz.shape[0] - 1 - np.argmax(nz[::-1], axis=0), -1)
-        last = np.maximum.accumulate(last)  # cells in the padding (a suffix) reach nothing: first = orig
-        # bilinear chains are banded and monotone: ranges of consecutive indices are read at their ends
-        if not ((np.diff(lo) >= 0).all() and (np.diff(hi) >= 0).all() and (np.diff(first) >= 0).all()):
-            raise ValueError("resize operator is not monotone-banded")  # pragma: no cover - bilinear always is
-        return cls(np.ascontiguousarray(m, dtype=np.float32), lo, hi, first, last)
-
-    def out_range(self, i0: int, i1: int) -> tuple[int, int]:
-        """Output indices [a, b) reached by input indices i0..i1 (inclusive); a >= b if none."""
-        return int(self.first[i0]), int(self.last[i1]) + 1
-
-    def in_range(self, r0: int, r1: int) -> tuple[int, int]:
-        """Input indices [a, b) read by output indices r0..r1-1."""
-        return int(self.lo[r0]), int(self.hi[r1 - 1])
-
-
-@lru_cache(maxsize=64)
-def axes(mask_hw: tuple[int, int], geometry: MaskGeometry) -> tuple[Axis, Axis]:
-    """Row and column resize operators of a mask frame and geometry (cached)."""
-    (hm, wm), (H, W) = mask_hw, geometry.orig_size
-    (h, w), (Hp, Wp) = geometry.input_size, geometry.padded_size
-    return Axis.build(hm, Hp, h, H), Axis.build(wm, Wp, w, W)
-
-
-def resize_crop(logits: np.ndarray, rows: Axis, cols: Axis, y0: int, y1: int, x0: int, x1: int) -> np.ndarray:
-    """[hm, wm] float32 logits of one candidate -> [y1-y0, x1-x0] float32 logits of the output
-    pixels [y0, y1) x [x0, x1), exactly as the full resize chain (up to float32 rounding)."""
-    a, b = rows.in_range(y0, y1)
-    tmp = np.empty((b - a, x1 - x0), dtype=np.float32)
-    for c0 in range(x0, x1, BLOCK):
-        c1 = min(c0 + BLOCK, x1)
-        lo, hi = cols.in_range(c0, c1)
-        np.matmul(logits[a:b, lo:hi], cols.m[c0:c1, lo:hi].T, out=tmp[:, c0 - x0 : c1 - x0])
-    out = np.empty((y1 - y0, x1 - x0), dtype=np.float32)
-    for r0 in range(y0, y1, BLOCK):
-        r1 = min(r0 + BLOCK, y1)
-        lo, hi = rows.in_range(r0, r1)
-        np.matmul(rows.m[r0:r1, lo:hi], tmp[lo - a : hi - a], out=out[r0 - y0 : r1 - y0])
-    return out
+def axes(mask_hw: tuple[int, int], geometry: MaskGeometry) -> tuple[AxisTaps, AxisTaps]:
+    """Row and column resize taps of a mask frame and geometry (cached)."""
+    return resize_taps(tuple(mask_hw), geometry)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -146,40 +86,32 @@ def compute_pool_overlaps(mask_logits: np.ndarray, geometry: MaskGeometry, gt_la
     H, W = geometry.orig_size
     G = len(gt_area)
     labels2d = np.asarray(gt_labels).reshape(H, W)
-    identity = (hm, wm) == (H, W) and geometry.input_size == geometry.padded_size == geometry.orig_size
     counts = np.zeros((N, G + 1), dtype=np.int64)
-    rows = cols = None
-    if not identity:
-        rows, cols = axes((hm, wm), geometry)
-    # candidates with a positive cell: one contiguous max per candidate (about 3x faster than a
-    # max over the rows of every candidate; raw outputs are checked finite, so no NaN)
+    rows, cols = axes((hm, wm), geometry)
+    # candidates with a cell above the cut: one contiguous max per candidate (about 3x faster than
+    # a max over the rows of every candidate; raw outputs are checked finite, so no NaN)
     flat = np.ascontiguousarray(mask_logits).reshape(N, -1)
-    has_positive = flat.max(axis=1) >= 0 if N and flat.shape[1] else np.zeros(N, dtype=bool)
+    has_positive = flat.max(axis=1) > POSITIVE_CUT if N and flat.shape[1] else np.zeros(N, dtype=bool)
     fast = kernels.HAVE_NUMBA and mask_logits.dtype == np.float32
     extent = np.empty(4, dtype=np.int64)
     for k in np.flatnonzero(has_positive).tolist():
-        if fast:  # bounding box of the positive cells
-            kernels.positive_extent(mask_logits[k], extent)
+        if fast:  # bounding box of the cells above the cut
+            kernels.positive_extent(mask_logits[k], POSITIVE_CUT, extent)
             i0, i1, j0, j1 = extent.tolist()
         else:
-            c = np.flatnonzero(mask_logits[k].max(axis=0) >= 0)
+            c = np.flatnonzero(mask_logits[k].max(axis=0) > POSITIVE_CUT)
             j0, j1 = int(c[0]), int(c[-1])
-            r = np.flatnonzero((mask_logits[k, :, j0 : j1 + 1] >= 0).any(axis=1))
+            r = np.flatnonzero((mask_logits[k, :, j0 : j1 + 1] > POSITIVE_CUT).any(axis=1))
             i0, i1 = int(r[0]), int(r[-1])
-        if identity:
-            y0, y1, x0, x1 = i0, i1 + 1, j0, j1 + 1
-            crop = mask_logits[k, y0:y1, x0:x1]
+        y0, y1 = rows.out_range(i0, i1)
+        x0, x1 = cols.out_range(j0, j1)
+        if y0 >= y1 or x0 >= x1:
+            continue
+        pos = positive(resize_crop(mask_logits[k], rows, cols, y0, y1, x0, x1))
+        if fast and labels2d.dtype == np.int64:
+            kernels.count_true(pos, labels2d[y0:y1, x0:x1], counts[k])
         else:
-            assert rows is not None and cols is not None
-            y0, y1 = rows.out_range(i0, i1)
-            x0, x1 = cols.out_range(j0, j1)
-            if y0 >= y1 or x0 >= x1:
-                continue
-            crop = resize_crop(mask_logits[k], rows, cols, y0, y1, x0, x1)
-        if fast and crop.dtype == np.float32 and labels2d.dtype == np.int64:
-            kernels.count_nonnegative(crop, labels2d[y0:y1, x0:x1], counts[k])
-        else:
-            counts[k] = np.bincount(labels2d[y0:y1, x0:x1][crop >= 0], minlength=G + 1)
+            counts[k] = np.bincount(labels2d[y0:y1, x0:x1][pos], minlength=G + 1)
     area = counts.sum(axis=1)
     void = counts[:, 0].copy()
     inter = counts[:, 1:]

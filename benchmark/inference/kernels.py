@@ -124,3 +124,139 @@ if HAVE_NUMBA:
                     area[s, n] += 1
                     if buf[a, i] >= half:
                         J[s, gt[x0 + i], n] += 1
+
+
+# ---- resize + sigmoid (the fixed operation sequence of ovbench.inference.resize) -----------------
+if HAVE_NUMBA:
+    from .resize import EXP_P, LN2_C1, LN2_C2, LOG2E, N_MIN_NORMAL, V_MAX
+
+    _P0, _P1, _P2, _P3, _P4, _P5 = EXP_P
+    _ONE = np.float32(1.0)
+    _HALF = np.float32(0.5)
+
+    @njit(cache=True, nogil=True, boundscheck=False, error_model="numpy")  # numpy's model: the division vectorises
+    def sigmoid_row(o, sc, nb):  # type: ignore[no-untyped-def]
+        """o[:] = sigmoid32(o) in place ([W] float32; scratch sc [W] float32, nb [2, W] int32):
+        the operations of :func:`ovbench.inference.resize.sigmoid32`, in two loops that
+        vectorise. Returns the number of results >= 0.5."""
+        W = o.shape[0]
+        for x in range(W):
+            a = abs(o[x])
+            w = -(V_MAX if a > V_MAX else a)
+            n = np.floor(w * LOG2E + _HALF)
+            r = w - n * LN2_C1
+            r = r - n * LN2_C2
+            r2 = r * r
+            p = _P0
+            p = p * r + _P1
+            p = p * r + _P2
+            p = p * r + _P3
+            p = p * r + _P4
+            p = p * r + _P5
+            p = p * r2 + r + _ONE
+            ni = np.int32(n)
+            na = ni if ni > N_MIN_NORMAL else np.int32(N_MIN_NORMAL)
+            nb[0, x] = (na + np.int32(127)) << np.int32(23)
+            nb[1, x] = (ni - na + np.int32(127)) << np.int32(23)
+            sc[x] = p
+        fa = nb[0].view(np.float32)
+        fb = nb[1].view(np.float32)
+        for x in range(W):
+            u = (sc[x] * fa[x]) * fb[x]
+            d = _ONE + u
+            a1 = _ONE / d
+            a2 = u / d
+            o[x] = a1 if o[x] >= 0 else a2
+        cnt = 0
+        for x in range(W):
+            if o[x] >= _HALF:
+                cnt += 1
+        return cnt
+
+    @njit(cache=True, nogil=True, boundscheck=False)
+    def sigmoid_array(v, out):  # type: ignore[no-untyped-def]
+        """out[:] = sigmoid32(v) for [n] float32 v (tests compare it with the numpy form)."""
+        out[:] = v
+        sc = np.empty(v.shape[0], np.float32)
+        nb = np.empty((2, v.shape[0]), np.int32)
+        return sigmoid_row(out, sc, nb)
+
+    @njit(cache=True, nogil=True, boundscheck=False)
+    def _column_rows(m, cidx, cw, r0, r1, x0, x1, t):  # type: ignore[no-untyped-def]
+        """t[i - r0, x - x0] = column pass of mask rows r0..r1-1 at output columns x0..x1-1."""
+        T = cidx.shape[1]
+        for i in range(r0, r1):
+            row = m[i]
+            for x in range(x0, x1):
+                acc = cw[x, 0] * row[cidx[x, 0]]
+                for k in range(1, T):
+                    acc = acc + cw[x, k] * row[cidx[x, k]]
+                t[i - r0, x - x0] = acc
+
+    @njit(cache=True, nogil=True, boundscheck=False)
+    def resize_crop(m, ridx, rw, cidx, cw, y0, x0, out):  # type: ignore[no-untyped-def]
+        """out [h, w] float32 = resized logits of the [hm, wm] mask m at output pixels
+        [y0, y0+h) x [x0, x0+w) (see ovbench.inference.resize.resize_crop_numpy)."""
+        h, w = out.shape
+        T = ridx.shape[1]
+        a = ridx[y0, 0]
+        b = a
+        for y in range(y0, y0 + h):
+            a = min(a, ridx[y, 0])
+            b = max(b, ridx[y, T - 1] + 1)
+        t = np.empty((b - a, w), np.float32)
+        _column_rows(m, cidx, cw, a, b, x0, x0 + w, t)
+        for y in range(y0, y0 + h):
+            o = out[y - y0]
+            r = t[ridx[y, 0] - a]
+            wy = rw[y, 0]
+            for x in range(w):
+                o[x] = wy * r[x]
+            for k in range(1, T):
+                r = t[ridx[y, k] - a]
+                wy = rw[y, k]
+                for x in range(w):
+                    o[x] = o[x] + wy * r[x]
+
+    @njit(cache=True, nogil=True, boundscheck=False)
+    def resize_sigmoid_into(logits, queries, ridx, rw, cidx, cw, band, probs, col0, positive):  # type: ignore[no-untyped-def]
+        """probs[:, col0 + j] = sigmoid32(resize(logits[queries[j]])) pixel-major, positive[j] =
+        its pixels >= 0.5. Bands of `band` output rows: each mask's band is computed into a
+        candidate-major buffer, then the band is written transposed."""
+        H, T = ridx.shape
+        W = cidx.shape[0]
+        K = queries.shape[0]
+        buf = np.empty((K, band * W), np.float32)
+        sc = np.empty(W, np.float32)
+        nb = np.empty((2, W), np.int32)
+        for y0 in range(0, H, band):
+            y1 = min(H, y0 + band)
+            a = ridx[y0, 0]
+            b = a
+            for y in range(y0, y1):
+                a = min(a, ridx[y, 0])
+                b = max(b, ridx[y, T - 1] + 1)
+            t = np.empty((b - a, W), np.float32)
+            for j in range(K):
+                m = logits[queries[j]]
+                _column_rows(m, cidx, cw, a, b, 0, W, t)
+                cnt = 0
+                for y in range(y0, y1):
+                    o = buf[j, (y - y0) * W : (y - y0 + 1) * W]
+                    r = t[ridx[y, 0] - a]
+                    wy = rw[y, 0]
+                    for x in range(W):
+                        o[x] = wy * r[x]
+                    for k in range(1, T):
+                        r = t[ridx[y, k] - a]
+                        wy = rw[y, k]
+                        for x in range(W):
+                            o[x] = o[x] + wy * r[x]
+                    cnt += sigmoid_row(o, sc, nb)
+                positive[j] += cnt
+            n = (y1 - y0) * W
+            base = y0 * W
+            for i in range(n):
+                row = probs[base + i]
+                for j in range(K):
+                    row[col0 + j] = buf[j, i]

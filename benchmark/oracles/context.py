@@ -19,7 +19,7 @@ from ..inference.mask2former import (
     fuse_segments,
     panoptic_inference,
 )
-from ..inference.resize import resize_sigmoid_pixel_major
+from ..inference.resize import resize_sigmoid_into, resize_sigmoid_pixel_major
 from ..inference.scores import class_scores
 from ..raw.record import RawOutput
 from .matching import Assignment, MatchingConfig, hungarian_assignment
@@ -58,13 +58,19 @@ class ImageContext:
 
     # ---- candidate masks at the output resolution -----------------------------------------
     def ensure_probs(self, queries: np.ndarray) -> None:
-        """Resize (once) the masks of `queries` to the original resolution and apply the sigmoid."""
+        """Resize (once) the masks of `queries` to the original resolution and apply the sigmoid
+        (:func:`ovbench.inference.resize.resize_sigmoid_into`: each mask on its own, so a mask's
+        probabilities do not depend on which masks are resized with it). New masks go into a
+        new array with the cached columns copied, so the cache is one [H*W, Q'] array."""
         missing = sorted({int(q) for q in queries} - set(self._prob_columns))
         if not missing:
             return
-        logits, positive = resize_sigmoid_pixel_major(self.raw.mask_logits[missing], self.raw.geometry)
         base = self._probs.shape[1]
-        self._probs = logits if base == 0 else np.concatenate([self._probs, logits], axis=1)
+        probs = np.empty((self._probs.shape[0], base + len(missing)), dtype=np.float32)
+        if base:
+            probs[:, :base] = self._probs
+        self._probs = probs  # the old array is released before the new masks are computed
+        positive = resize_sigmoid_into(self.raw.mask_logits, np.asarray(missing, dtype=np.int64), self.raw.geometry, probs, base)
         self._positive = np.concatenate([self._positive, positive])
         for i, q in enumerate(missing):
             self._prob_columns[q] = base + i

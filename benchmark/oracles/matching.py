@@ -69,9 +69,7 @@ def matching_costs(raw: RawOutput, gt: PanopticMap, gt_labels: np.ndarray, confi
     N, hm, wm = raw.mask_logits.shape
     H, W = gt.shape
     rows, cols, orow, ocol = grid_points((hm, wm), raw.geometry, config.num_points)
-    step = rows[1] - rows[0] if len(rows) > 1 else 1
-    X = np.ascontiguousarray(raw.mask_logits[:, rows[0] :: step, cols[0] :: step], dtype=np.float32).reshape(N, -1)
-    P = X.shape[1]
+    P = len(rows) * len(cols)
     valid = (orow[:, None] >= 0) & (ocol[None, :] >= 0)
     pix = (np.clip(orow, 0, None)[:, None] * W + np.clip(ocol, 0, None)[None, :]).reshape(-1)
     lab = np.where(valid.reshape(-1), gt_labels[pix], 0)  # 1 + segment index, 0 = background
@@ -79,17 +77,26 @@ def matching_costs(raw: RawOutput, gt: PanopticMap, gt_labels: np.ndarray, confi
     target_of_label[np.asarray(targets, dtype=np.int64) + 1] = np.arange(len(targets))
     tcol = target_of_label[lab]
     M = len(targets)
-    onehot = np.zeros((P, M), dtype=np.float32)  # [P, M] dense: M is tens, the products are BLAS
-    hit = np.nonzero(tcol >= 0)[0]
-    onehot[hit, tcol[hit]] = 1.0
-    e = np.exp(-np.abs(X))  # one exp serves both: softplus(x) = max(x, 0) + log1p(e)
-    softplus_sum = (np.maximum(X, 0) + np.log1p(e)).sum(axis=1, dtype=np.float64)
+    # the grid points grouped by target (background first), read from the logits in one gather
+    order = np.argsort(tcol, kind="stable")
+    bounds = np.searchsorted(tcol[order], np.arange(-1, M + 1))  # points of target m: bounds[m+1]:bounds[m+2]
+    cells = (rows[:, None] * wm + cols[None, :]).reshape(-1)[order]
+    X = np.take(raw.mask_logits.reshape(N, hm * wm), cells, axis=1).astype(np.float32, copy=False)  # [N, P]
+    # Every sum is over one candidate's row in a fixed order (numpy's float64 sums along a row), so
+    # a candidate's costs depend only on its own logits: identical masks get identical costs
+    # wherever they sit in the batch (no BLAS product, whose blocking depends on the batch).
+    e = np.exp(-np.abs(X))  # one exp serves both: softplus(x) = max(x, 0) + log(1 + exp(-|x|))
     e += 1.0
+    softplus_sum = np.maximum(X, 0).sum(axis=1, dtype=np.float64) + np.log(e).sum(axis=1, dtype=np.float64)
     sig = np.reciprocal(e)  # 1 / (1 + exp(-|x|)) = sigmoid(|x|)
     np.subtract(1.0, sig, out=sig, where=X < 0)  # sigmoid(x) = 1 - sigmoid(-x) for x < 0
-    xt = (X @ onehot).astype(np.float64)  # [N, M]
-    st = (sig @ onehot).astype(np.float64)
-    t_sum = onehot.sum(axis=0, dtype=np.float64).reshape(1, M)
+    xt = np.empty((N, M), dtype=np.float64)
+    st = np.empty((N, M), dtype=np.float64)
+    for m in range(M):
+        a, b = bounds[m + 1], bounds[m + 2]
+        xt[:, m] = X[:, a:b].sum(axis=1, dtype=np.float64)
+        st[:, m] = sig[:, a:b].sum(axis=1, dtype=np.float64)
+    t_sum = np.diff(bounds[1:]).astype(np.float64).reshape(1, M)
     cost_mask = (softplus_sum[:, None] - xt) / P
     cost_dice = 1.0 - (2.0 * st + 1.0) / (sig.sum(axis=1, dtype=np.float64)[:, None] + t_sum + 1.0)
     cost = config.mask_weight * cost_mask + config.dice_weight * cost_dice

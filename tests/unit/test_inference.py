@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from ovbench.inference.mask2former import panoptic_inference
-from ovbench.inference.resize import bilinear_matrix, resize_masks, resize_masks_pixel_major
+from ovbench.inference import kernels
+from ovbench.inference.resize import bilinear_matrix, resize_masks, resize_masks_pixel_major, sigmoid32
 from ovbench.inference.scores import class_scores
 from ovbench.raw.record import MaskGeometry
 
@@ -85,18 +86,100 @@ def test_panoptic_inference_ties_go_to_the_first_query_and_empty_input_is_void()
     assert empty.pred.ids.tolist() == [[0, 0]] and empty.pred.segments == ()
 
 
-def test_fused_resize_sigmoid_equals_separate_passes():
-    from ovbench.inference.resize import resize_sigmoid_pixel_major
+COMPILED = [False, pytest.param(True, marks=pytest.mark.skipif(not kernels.HAVE_NUMBA, reason="numba is not installed"))]
+GEO = MaskGeometry((50, 67), (76, 102), (80, 112))
+
+
+@pytest.mark.parametrize("compiled", COMPILED)
+def test_fused_resize_sigmoid_equals_separate_passes(compiled):
+    """Bit-identical by construction: the fused kernel runs the same float32 operations per pixel
+    as resizing first and applying sigmoid32 after (no BLAS, no reduction whose order can vary)."""
+    from ovbench.inference.resize import resize_sigmoid_into
 
     rng = np.random.default_rng(2)
     m = rng.normal(0, 4, size=(5, 20, 28)).astype(np.float32)
-    g = MaskGeometry((50, 67), (76, 102), (80, 112))
-    x = resize_masks_pixel_major(m, g)
-    ref = (1 / (1 + np.exp(-x.astype(np.float32)))).astype(np.float32)
-    probs, pos = resize_sigmoid_pixel_major(m, g)
-    np.testing.assert_array_equal(probs, ref)
+    ref = sigmoid32(resize_masks_pixel_major(m, GEO))
+    probs = np.full((50 * 67, 7), np.nan, np.float32)
+    pos = resize_sigmoid_into(m, np.arange(5), GEO, probs, 1, compiled=compiled)
+    np.testing.assert_array_equal(probs[:, 1:6], ref)
+    assert np.isnan(probs[:, 0]).all() and np.isnan(probs[:, 6]).all()  # other columns untouched
     np.testing.assert_array_equal(pos, (ref >= 0.5).sum(axis=0))
-    assert 0 < pos.sum() < probs.size
+    assert 0 < pos.sum() < ref.size
+
+
+@pytest.mark.skipif(not kernels.HAVE_NUMBA, reason="numba is not installed")
+def test_compiled_resize_and_sigmoid_equal_numpy_bit_for_bit():
+    """The numba kernels and the numpy code run the same IEEE operations (a fused multiply-add or
+    a reordered sum would show up as differences in the last bit)."""
+    from ovbench.inference.resize import resize_crop, resize_sigmoid_into, resize_taps
+
+    rng = np.random.default_rng(5)
+    v = np.concatenate([rng.normal(0, 6, 200_000), rng.uniform(-130, 130, 20_000), rng.normal(0, 1e-6, 20_000),
+                        [0.0, -0.0, 1e-30, -1e-30, 87.3, -87.3, 88.8, -88.8, 103.9, -103.9, 104, -104, 105, -105]]).astype(np.float32)
+    out = np.empty_like(v)
+    kernels.sigmoid_array(v, out)
+    np.testing.assert_array_equal(out, sigmoid32(v))
+    m = rng.normal(-2, 5, size=(6, 20, 28)).astype(np.float32)
+    rows, cols = resize_taps((20, 28), GEO)
+    for y0, y1, x0, x1 in ((0, 50, 0, 67), (3, 17, 5, 40), (49, 50, 66, 67)):
+        for k in range(len(m)):
+            a = resize_crop(m[k], rows, cols, y0, y1, x0, x1, compiled=True)
+            b = resize_crop(m[k], rows, cols, y0, y1, x0, x1, compiled=False)
+            np.testing.assert_array_equal(a, b)
+    pa, pb = np.empty((50 * 67, 6), np.float32), np.empty((50 * 67, 6), np.float32)
+    ca = resize_sigmoid_into(m, np.arange(6), GEO, pa, 0, compiled=True)
+    cb = resize_sigmoid_into(m, np.arange(6), GEO, pb, 0, compiled=False)
+    np.testing.assert_array_equal(pa, pb)
+    np.testing.assert_array_equal(ca, cb)
+
+
+def test_sigmoid32_is_within_two_ulp_of_the_exact_sigmoid():
+    """Tolerance: cephes' expf is within about 1 ulp and the quotient adds half an ulp, so the
+    result is within 2 float32 ulp of the float64 sigmoid rounded to float32 (and exact at 0)."""
+    rng = np.random.default_rng(6)
+    v = np.concatenate([rng.normal(0, 8, 300_000), rng.uniform(-100, 100, 100_000)]).astype(np.float32)
+    got = sigmoid32(v)
+    ref = (1.0 / (1.0 + np.exp(-v.astype(np.float64)))).astype(np.float32)
+    normal = ref > np.finfo(np.float32).tiny
+    ulp = np.abs(got.view(np.int32).astype(np.int64) - ref.view(np.int32).astype(np.int64))
+    assert ulp[normal].max() <= 2
+    assert np.abs(got - ref)[~normal].max() <= 2 * np.finfo(np.float32).smallest_subnormal
+    assert sigmoid32(np.float32([0.0, -0.0]))[0] == 0.5 == sigmoid32(np.float32([-0.0]))[0]
+    assert sigmoid32(np.float32([200.0]))[0] == 1.0 and sigmoid32(np.float32([-200.0]))[0] == 0.0
+    assert (np.diff(sigmoid32(np.sort(v))) >= 0).all()  # monotone on this sample
+
+
+def test_positive_shortcut_equals_sigmoid_at_least_one_half():
+    """`positive` evaluates the sigmoid only between POSITIVE_CUT and 0; outside, the answer is
+    known (checked here on a dense grid around the cut and around 0)."""
+    from ovbench.inference.resize import POSITIVE_CUT, positive
+
+    rng = np.random.default_rng(7)
+    v = np.concatenate([np.linspace(-3e-5, 1e-6, 1_000_001, dtype=np.float32), -np.abs(rng.normal(0, 1e-7, 200_000)),
+                        np.nextafter(np.float32(POSITIVE_CUT), np.float32([-1, 1])), [0.0, -0.0], rng.normal(0, 3, 10_000)]).astype(np.float32)
+    np.testing.assert_array_equal(positive(v), sigmoid32(v) >= 0.5)
+    assert not positive(np.float32([-1e-6])).any() and positive(np.float32([-1e-9])).all()  # sigmoid rounds to 0.5 near 0
+
+
+@pytest.mark.parametrize("compiled", COMPILED)
+def test_identical_masks_give_identical_bits_at_any_position_and_batch_size(compiled):
+    """A mask's resized probabilities depend on its own logits only: the same mask placed at
+    different positions of batches of different sizes (1, 3, 40, 257 masks) gives the same bits."""
+    from ovbench.inference.resize import resize_sigmoid_into
+
+    rng = np.random.default_rng(8)
+    target = rng.normal(-1, 4, size=(20, 28)).astype(np.float32)
+    results = []
+    for n, at in ((1, [0]), (3, [2]), (40, [0, 17, 39]), (257, [5, 128, 256])):
+        m = rng.normal(-1, 4, size=(n, 20, 28)).astype(np.float32)
+        m[at] = target
+        probs = np.empty((50 * 67, n), np.float32)
+        pos = resize_sigmoid_into(m, np.arange(n), GEO, probs, 0, compiled=compiled)
+        for k in at:
+            results.append((probs[:, k].copy(), int(pos[k])))
+        assert np.array_equal(resize_masks(m, GEO)[at[-1]], resize_masks(target[None], GEO)[0])
+    for p, c in results[1:]:
+        assert np.array_equal(p, results[0][0]) and c == results[0][1]
 
 
 def test_compiled_argmax_equals_numpy_argmax():

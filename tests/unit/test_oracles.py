@@ -188,3 +188,91 @@ def test_semantic_inference_equals_the_direct_einsum():
     clear = top2[1] - top2[0] > 1e-4  # float32 resize + sigmoid + sums vs this float64 reference: a
     assert clear.mean() > 0.9  # near-tie (margin <= 1e-4, i.e. >> float32 rounding of ~70 terms) may flip
     assert np.array_equal(ctx.semantic_labels(chunk=32)[clear], sem.argmax(axis=0)[clear])
+
+
+def _duplicate_case(seed=11):
+    """A detectron2-geometry raw output whose masks 2, 7 and 9 are identical (same logits, same
+    class posteriors): they tie at every pixel, so the first of them must win everywhere."""
+    from ovbench.inference.geometry import detectron2_geometry
+
+    rng = np.random.default_rng(seed)
+    geo = detectron2_geometry(37, 53, short=96, max_size=160, divisibility=32)
+    hm, wm = geo.padded_size[0] // 4, geo.padded_size[1] // 4
+    N = 12
+    L = rng.normal(-1, 4, size=(N, hm, wm)).astype(np.float32)
+    P = rng.dirichlet(np.ones(4) * 0.5, size=N).astype(np.float32)
+    L[7] = L[9] = L[2]
+    P[7] = P[9] = P[2]
+    ids = rng.integers(1, 4, size=(37, 53)).astype(np.int32)
+    gt = PanopticMap.from_segments(ids, [SegmentInfo(1, 1), SegmentInfo(2, 2), SegmentInfo(3, 3)])
+    return validate_raw_output(RawOutput("dup", L, P, np.array([1, 2, 3]), geo)), gt, geo
+
+
+def _mask2former_reference(raw, geo, thr, overlap):
+    """Mask2Former's panoptic_inference transcribed literally on [Q, H, W] arrays (each kept mask
+    resized with resize_masks and sigmoid32, all kept masks in one batch)."""
+    from ovbench.inference.resize import resize_masks, sigmoid32
+    from ovbench.inference.scores import class_scores
+
+    scores, labels = class_scores(raw.class_probs, prob_eps=1e-8)
+    keep = (labels != raw.num_classes) & (scores > thr)
+    cur_scores, cur_classes = scores[keep], labels[keep]
+    cur_masks = sigmoid32(resize_masks(raw.mask_logits[keep], geo))
+    cur_prob_masks = cur_scores[:, None, None] * cur_masks
+    H, W = geo.orig_size
+    panoptic_seg = np.zeros((H, W), np.int32)
+    segments, current_segment_id, stuff_memory = [], 0, {}
+    if len(cur_scores) == 0:
+        return panoptic_seg, segments
+    cur_mask_ids = cur_prob_masks.argmax(0)
+    for k in range(len(cur_classes)):
+        pred_class = int(cur_classes[k])
+        isthing = CATS.isthing[pred_class]
+        mask_area = (cur_mask_ids == k).sum()
+        original_area = (cur_masks[k] >= 0.5).sum()
+        mask = (cur_mask_ids == k) & (cur_masks[k] >= 0.5)
+        if mask_area > 0 and original_area > 0 and mask.sum() > 0:
+            if mask_area / original_area < overlap:
+                continue
+            if not isthing:
+                if pred_class in stuff_memory:
+                    panoptic_seg[mask] = stuff_memory[pred_class]
+                    continue
+                stuff_memory[pred_class] = current_segment_id + 1
+            current_segment_id += 1
+            panoptic_seg[mask] = current_segment_id
+            segments.append(int(raw.category_ids[pred_class]))
+    return panoptic_seg, segments
+
+
+@pytest.mark.parametrize("seed", [11, 12, 13])
+def test_baseline_equals_literal_mask2former_with_tied_duplicate_masks(seed):
+    raw, gt, geo = _duplicate_case(seed)
+    ctx = ctx_for(raw, gt, thr=0.0)
+    assert {2, 7, 9} <= set(ctx.baseline_queries.tolist())  # the duplicates enter the argmax
+    ctx.ensure_probs(np.array([9]))  # a different cache layout than the reference's batch
+    base = ctx.baseline
+    ref_ids, ref_cats = _mask2former_reference(raw, geo, 0.0, 0.8)
+    assert np.array_equal(base.pred.ids, ref_ids)
+    assert [s.category_id for s in base.pred.segments] == ref_cats
+    assert all(7 not in q and 9 not in q for q in base.segment_queries)  # the first duplicate wins every tie
+
+
+def test_resized_masks_and_matching_costs_do_not_depend_on_the_batch():
+    raw, gt, geo = _duplicate_case()
+    a = ctx_for(raw, gt)
+    b = ctx_for(raw, gt)
+    a.ensure_probs(np.array([9]))
+    a.ensure_probs(np.arange(12))
+    b.ensure_probs(np.array([7, 2, 5]))
+    pa, ca, posa = a.columns(np.array([2, 7, 9]))
+    pb, cb, posb = b.columns(np.array([2, 7]))
+    columns = [pa[:, c] for c in ca] + [pb[:, c] for c in cb]  # the same mask from two caches, 5 columns
+    assert all(np.array_equal(columns[0], c) for c in columns[1:])
+    assert posa.tolist() == [posb[0]] * 3 == [posb[1]] * 3
+    targets = matching_targets(gt, a.gt_labels)
+    cfg = MatchingConfig(num_points=200)
+    cost = matching_costs(raw, gt, a.gt_labels, cfg, targets)
+    assert np.array_equal(cost[2], cost[7]) and np.array_equal(cost[2], cost[9])
+    sub = RawOutput("dup", raw.mask_logits[[9, 0, 1]], raw.class_probs[[9, 0, 1]], raw.category_ids, geo)
+    assert np.array_equal(matching_costs(sub, gt, a.gt_labels, cfg, targets)[0], cost[2])
