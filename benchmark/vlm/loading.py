@@ -205,8 +205,9 @@ def resolve_mean_std(open_clip: Any, model: Any, name: str, tag: str | None, loc
 def load_vlm(spec: VLMSpec, *, allow_random: bool = False) -> LoadedVLM:
     """Build the model of ``spec`` with local weights (see the module docstring).
 
-    ``allow_random`` (benchmarks, tests): with neither checkpoint nor tag, build a randomly
-    initialised model instead of raising :class:`CheckpointNotFound`.
+    ``allow_random`` (benchmarks, tests): without weights on disk (no checkpoint, and a tag that
+    is absent from the cache or no tag), build a randomly initialised model instead of raising
+    :class:`CheckpointNotFound`; a tag still sets the pixel normalisation.
     """
     open_clip = import_open_clip()
 
@@ -238,7 +239,7 @@ def load_vlm(spec: VLMSpec, *, allow_random: bool = False) -> LoadedVLM:
         raise ConfigError(f"{name} has no pretrained tag {spec.pretrained!r} (tags: {tags})")
     if local_dir is None and weights_file is None and spec.pretrained:
         weights_file = _cached_tag_file(open_clip, name, spec.pretrained, spec.cache_dir)
-        if weights_file is None:
+        if weights_file is None and not allow_random:
             raise CheckpointNotFound(
                 f"the weights of {name} / {spec.pretrained} are not in the local cache; " + _where_to_put(name, open_clip, spec.pretrained)
             )

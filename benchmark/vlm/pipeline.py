@@ -171,14 +171,14 @@ class VLMOracle:
             x = self.to_input(item.image, item.geometry)
             pooled = self.pooled_embeddings(x, item.weights, item.geometry)
             scores = class_scores(pooled, self.text)
-        if not self._cuda:
-            if self.timer is not None:
-                self.timer.append(time.perf_counter() - t0)
-            return Launched(item, scores)
-        host = torch.empty(scores.shape, dtype=scores.dtype, pin_memory=True)
-        host.copy_(scores, non_blocking=True)
-        ready = torch.cuda.Event(enable_timing=start is not None)
-        ready.record()
+            if not self._cuda:
+                if self.timer is not None:
+                    self.timer.append(time.perf_counter() - t0)
+                return Launched(item, scores)
+            host = torch.empty(scores.shape, dtype=scores.dtype, pin_memory=True)
+            host.copy_(scores, non_blocking=True)
+            ready = torch.cuda.Event(enable_timing=start is not None)
+            ready.record()
         if start is not None:
             self.timer.append((start, ready))  # type: ignore[union-attr]
         return Launched(item, host, ready)

@@ -81,6 +81,24 @@ class PreparedImage:
     gt: PanopticMap
     num_empty_masks: int
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled from a worker: the [H, W] maps travel as torch tensors (shared memory, no copy
+        through the pipe), the rest as is."""
+        import torch
+
+        state = dict(self.__dict__)
+        s = self.segments
+        state["gt"] = (torch.from_numpy(self.gt.ids), self.gt.segments)
+        state["segments"] = (s.gt_index, torch.from_numpy(s.seg_index), s.num_crowd, s.num_empty)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        ids, infos = state["gt"]
+        gt_index, seg_index, num_crowd, num_empty = state["segments"]
+        state["gt"] = PanopticMap(ids.numpy(), infos)
+        state["segments"] = OracleSegments(gt_index, seg_index.numpy(), num_crowd, num_empty)
+        self.__dict__.update(state)
+
     def pin_memory(self) -> PreparedImage:
         """Page-locked copies of the tensors (called by the DataLoader's pin-memory thread)."""
         self.image = self.image.pin_memory()

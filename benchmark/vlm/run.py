@@ -74,7 +74,7 @@ def _outcome_record(outcome: Any, categories: Any, fingerprint: str) -> dict[str
         "input_size": list(outcome.geometry.resized),
         "padded_size": list(outcome.geometry.padded),
         "gt_segment_index": gt_ids,
-        "pred_category_id": [int(categories.ids[k]) for k in outcome.pred_classes],
+        "pred_category_id": categories.ids[outcome.pred_classes].tolist(),
     }
 
 
@@ -138,8 +138,9 @@ def run_oracle(oracle: Any, dataset: Any, *, out_dir: str | Path, fingerprint: s
                 finish(pending)
     finally:
         bar.close()
+    cat_ids = categories.ids
     for image_id in ids:
-        _accumulate(totals, records[image_id], K, categories.ids)
+        _accumulate(totals, records[image_id], K, cat_ids)
     totals.seconds = time.perf_counter() - t0
     return totals
 
