@@ -25,8 +25,9 @@ warm-up, and prints per (model, protocol): end-to-end images/s; dense-forward-on
 same oracle's forward + pooling + class scores on prepared inputs already on the device, one image
 at a time, synchronised, median); their ratio (target <= 1.5); the device busy fraction (sum of
 the per-image forward times, CUDA events on a GPU, over the end-to-end wall time); the mean GPU
-utilisation sampled with ``torch.cuda.utilization()`` (needs pynvml; "n/a" otherwise); and the
-one-off text-embedding time (not part of the images/s).
+utilisation sampled with ``torch.cuda.utilization()`` (needs pynvml; "n/a" otherwise); the CPU
+time of the main process per image (what the workers leave to it: launching, matching, shards);
+and the one-off text-embedding time (not part of the images/s).
 
 The table reports the median wall seconds per image and images/s, ``cpu/wall`` (process CPU time
 over wall time: about the thread count on a quiet machine, lower when other processes compete) and
@@ -278,10 +279,12 @@ def end_to_end(args: argparse.Namespace) -> int:
                        progress=False, workers=0)
             # end to end: the real loop, fresh output folder (nothing resumed)
             oracle.timer = []
+            c0 = time.process_time()
             with _UtilSampler(args.device) as util:
                 totals = run_oracle(oracle, dataset, out_dir=tmp / f"run_{name}_{res}", fingerprint="bench",
                                     limit=n_images, progress=False, workers=workers)
             wall = totals.seconds
+            main_cpu = (time.process_time() - c0) / max(1, totals.num_images)
             busy = device_seconds(oracle.timer) / wall if wall > 0 else float("nan")
             oracle.timer = None
             # dense forward only: prepared inputs already on the device, one image at a time
@@ -302,7 +305,7 @@ def end_to_end(args: argparse.Namespace) -> int:
             dense = statistics.median(times)
             e2e = wall / totals.num_images
             rows.append((name + (f":{tag}" if tag else ""), res, totals.num_images, workers, 1 / e2e, 1 / dense,
-                         e2e / dense, busy, util.mean(), text_s, len(prompt_set.phrases()) * len(templates)))
+                         e2e / dense, busy, util.mean(), text_s, len(prompt_set.phrases()) * len(templates), main_cpu))
             print(f"  {name} {res}: end-to-end {1 / e2e:.2f} img/s, dense {1 / dense:.2f} img/s, "
                   f"ratio {e2e / dense:.2f}", file=sys.stderr)
         del loaded, text
@@ -310,13 +313,13 @@ def end_to_end(args: argparse.Namespace) -> int:
             torch.cuda.empty_cache()
     load2 = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"| model:tag | protocol | images | workers | end-to-end img/s | dense-only img/s | ratio (target <= 1.5) "
-          f"| device busy | GPU util (nvml) | text s (prompts) |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          f"| device busy | GPU util (nvml) | main-process CPU ms/img | text s (prompts) |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         util = "n/a" if r[8] is None else f"{r[8]:.0f}%"
         ok = "ok" if r[6] <= 1.5 else "MISSED"
         print(f"| {r[0]} | {r[1]} | {r[2]} | {r[3]} | {r[4]:.2f} | {r[5]:.2f} | {r[6]:.2f} {ok} | {100 * r[7]:.0f}% "
-              f"| {util} | {r[9]:.1f} ({r[10]}) |")
+              f"| {util} | {1000 * r[11]:.0f} | {r[9]:.1f} ({r[10]}) |")
     print(f"\ndevice {args.device} ({_machine(args.device)}); templates {template_set}; load average (1 min) "
           f"{load1:.2f} at start, {load2:.2f} at end")
     return 0
