@@ -18,6 +18,11 @@ Models are ``NAME`` or ``NAME:TAG``; the tag only sets the pixel normalisation (
 random). Without one, the tag in ``BENCH_TAGS`` is used (models whose tags disagree on the
 normalisation, such as ViT-L-14, need one).
 
+``--text`` embeds the first ``--text-prompts`` ADE20K-150 synonym prompts (``--templates``) with
+each model's text tower, once with batches cut to their longest prompt (the default for CLIP's
+causal tower) and once over the full context, and prints prompts/s and the projected time for the
+whole prompt set (``python benchmarks/bench_vlm.py --text --models ViT-B-16``).
+
 ``--end-to-end`` runs the real ``ovbench vlm-oracle`` loop (:func:`ovbench.vlm.run.run_oracle`:
 DataLoader workers for decode / resize / GT / pooling weights, the forward one image ahead,
 matching, shards) on data written by ``ovbench generate`` (or ``--data DIR``), after a 2-image
@@ -89,9 +94,14 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--workers", type=int, default=None, help="DataLoader worker processes (default: vlm-oracle's)")
     e.add_argument("--templates", default="vild14", help="prompt templates (default vild14, as vlm-oracle)")
     e.add_argument("--dense-images", type=int, default=8, help="images for the dense-only timing (default 8)")
+    t = ap.add_argument_group("--text")
+    t.add_argument("--text", action="store_true", help="time prompt embedding (trimmed vs full context)")
+    t.add_argument("--text-prompts", type=int, default=512, help="embed about this many ADE20K prompts (default 512)")
     args = ap.parse_args(argv)
     if args.end_to_end:
         return end_to_end(args)
+    if args.text:
+        return text_only(args)
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
@@ -210,6 +220,58 @@ class _UtilSampler:
 
     def mean(self) -> float | None:
         return statistics.fmean(self.samples) if self.samples else None
+
+
+def text_only(args: argparse.Namespace) -> int:
+    """The ``--text`` mode (see the module docstring)."""
+    import datetime
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import torch
+
+    from ovbench.taxonomy.classes import load_class_list
+    from ovbench.vlm.loading import VLMSpec, load_tokenizer, load_vlm
+    from ovbench.vlm.prompts import PromptSet, build_prompt_set, resolve_templates
+    from ovbench.vlm.text import causal_text_tower, encode_prompt_set
+    from ovbench.vlm.tiny import register_tiny_configs
+
+    torch.set_num_threads(args.threads)
+    register_tiny_configs(tempfile.mkdtemp(prefix="ovb_tiny_cfg_"))
+    template_set, templates = resolve_templates(args.templates)
+    full = build_prompt_set(load_class_list("ade20k_150"), "synonyms", class_list="ade20k_150", templates=templates)
+    classes, n = [], 0
+    for c in full.classes:
+        if n >= args.text_prompts:
+            break
+        classes.append(c)
+        n += len(c.phrases) * len(templates)
+    subset = PromptSet(full.mode, full.templates, tuple(classes))
+    total = len(full.prompts())
+    load1 = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"# {datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds')} device {args.device}: "
+          f"{_machine(args.device)}; torch {torch.__version__}, {args.threads} threads; load {load1:.2f}", file=sys.stderr)
+    print(f"| model | prompts | trimmed prompts/s | full-context prompts/s | speed-up | projected s for all {total} "
+          f"({template_set}) trimmed / full |")
+    print("|---|---|---|---|---|---|")
+    for spec in args.models:
+        name, tag = model_and_tag(spec)
+        torch.manual_seed(0)
+        loaded = load_vlm(VLMSpec(name, tag, device=args.device), allow_random=True)
+        tok = load_tokenizer(loaded)
+        rates = []
+        for trim in (True, False):
+            if trim and not causal_text_tower(loaded.model):
+                rates.append(float("nan"))
+                continue
+            t0 = time.perf_counter()
+            encode_prompt_set(loaded.model, tok, subset, device=args.device, trim=trim)
+            rates.append(len(subset.prompts()) / (time.perf_counter() - t0))
+        print(f"| {name} | {len(subset.prompts())} | {rates[0]:.1f} | {rates[1]:.1f} | {rates[0] / rates[1]:.2f}x "
+              f"| {total / rates[0]:.0f} / {total / rates[1]:.0f} |")
+        del loaded
+    load2 = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"\nload average (1 min): {load1:.2f} at start, {load2:.2f} at end")
+    return 0
 
 
 def end_to_end(args: argparse.Namespace) -> int:

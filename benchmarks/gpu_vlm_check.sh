@@ -63,7 +63,7 @@ if [[ -n "$missing" ]]; then echo "gpu_vlm_check: cannot import: $missing (add w
 
 export HF_HUB_OFFLINE=1 PYTHONUNBUFFERED=1
 {
-    echo "# gpu_vlm_check $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(hostname), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "# gpu_vlm_check $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(uname -n), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
     echo "# checkout $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo '?'), python $("$PY" -c 'import sys; print(sys.version.split()[0])')"
     if [[ "$DEVICE" == cuda* ]]; then nvidia-smi --query-gpu=name,driver_version,memory.used,utilization.gpu --format=csv,noheader 2>/dev/null || true; fi
 } | tee "$LOG"

@@ -142,7 +142,7 @@ def _as_is(item: Any) -> Any:
 
 
 def make_loader(dataset: Any, image_ids: Sequence[str], preparer: Preparer, *, workers: int = 0,
-                pin_memory: bool = False, prefetch: int = 4) -> Any:
+                pin_memory: bool = False, prefetch: int = 2) -> Any:
     """A DataLoader yielding :class:`PreparedImage` (or :class:`PrepareFailure`) in ``image_ids``
     order, prepared by ``workers`` processes (each keeping ``prefetch`` images ahead)."""
     from torch.utils.data import DataLoader

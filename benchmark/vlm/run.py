@@ -79,7 +79,7 @@ def _outcome_record(outcome: Any, categories: Any, fingerprint: str) -> dict[str
 
 
 def run_oracle(oracle: Any, dataset: Any, *, out_dir: str | Path, fingerprint: str, limit: int | None = None,
-               resume: bool = True, progress: bool = True, workers: int = 0, prefetch: int = 4) -> RunTotals:
+               resume: bool = True, progress: bool = True, workers: int = 0, prefetch: int = 2) -> RunTotals:
     """Evaluate ``oracle`` (a :class:`~ovbench.vlm.pipeline.VLMOracle`) on ``dataset`` images.
 
     Images with a matching shard are reused (``resume``). The others are prepared by ``workers``
