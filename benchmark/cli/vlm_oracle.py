@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from ..errors import ConfigError
+from ..workers import default_workers
 
 DESCRIPTION = """\
 Zero-shot VLM segmentation oracle (paper Table 1): every ground-truth segment (class-agnostic
@@ -54,11 +55,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     d.add_argument("--dataset", default="ade20k_panoptic_val", help="catalog name or a COCO-panoptic JSON path (default ade20k_panoptic_val)")
     d.add_argument("--dataset-root", metavar="DIR", help="dataset root (catalog layout), or the image folder for a JSON path")
     d.add_argument("--limit", type=int, metavar="N", help="only the first N images (smoke runs)")
+    n = default_workers()
+    d.add_argument("--workers", type=int, default=n,
+                   help="worker processes that decode, resize and load the ground truth while the model runs; "
+                        f"0 = in the main process (default: every CPU this process may use, {n} here)")
     o = p.add_argument_group("oracle")
     o.add_argument("--resolution", default="long512", choices=("long512", "long640", "short800"),
                    help="input protocol: longer side 512 / 640, or shorter side 800 capped at 1333 (default long512)")
     o.add_argument("--prompts", default="synonyms", choices=("names", "synonyms", "policy"),
                    help="class names only, FC-CLIP synonyms (default), or policy-aware phrases for conflict classes")
+    o.add_argument("--templates", default="vild14", metavar="SET",
+                   help="prompt templates: vild14 (FC-CLIP's 14, paper, default; alias fcclip14), single "
+                        "('a photo of a {}.'), or N = the first N of the 14; fewer templates embed the prompts "
+                        "N times faster (part of the text-cache key and recorded in results.json)")
     o.add_argument("--pooling", default="area", choices=("area", "bilinear"),
                    help="mask pooling: area-weighted (default) or FC-CLIP's bilinear-resize-then-threshold")
     o.add_argument("--convnext-head", default="project_pool", choices=("project_pool", "pool_project"),
@@ -74,7 +83,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--cache-dir", metavar="DIR", help="ovbench cache for text embeddings (default $OVBENCH_CACHE or ~/.cache/ovbench)")
     r.add_argument("--no-text-cache", action="store_true", help="recompute text embeddings, do not write the cache")
     r.add_argument("--no-resume", action="store_true", help="ignore existing per-image shards")
-    r.add_argument("--no-progress", action="store_true", help="no progress bar")
+    r.add_argument("--quiet", action="store_true", help="no progress bars and no status lines (results still printed)")
+    r.add_argument("--no-progress", dest="quiet", action="store_true", help=argparse.SUPPRESS)  # deprecated alias
     p.set_defaults(func=run)
 
 
@@ -87,6 +97,16 @@ def _device(name: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..vlm.loading import require_clip
+
+    if args.limit is not None and args.limit < 0:
+        raise ConfigError("--limit must be >= 0")
+    if args.workers < 0:
+        raise ConfigError(f"--workers must be >= 0, got {args.workers}")
+    from ..vlm.prompts import resolve_templates
+
+    template_set, templates = resolve_templates(args.templates)
+    require_clip()  # one line naming the [clip] extra instead of an ImportError traceback
     from ..vlm.dataset_access import (
         categories_with_synonyms,
         dataset_summary,
@@ -102,8 +122,12 @@ def run(args: argparse.Namespace) -> int:
     from ..vlm.run import SHARD_VERSION, run_oracle
     from ..vlm.text import build_text_classifier
 
-    if args.limit is not None and args.limit < 0:
-        raise ConfigError("--limit must be >= 0")
+    quiet = bool(args.quiet)
+
+    def log(msg: str) -> None:
+        if not quiet:
+            print(f"vlm-oracle: {msg}", file=sys.stderr, flush=True)
+
     for cfg in args.model_config:
         register_model_config(cfg)
     dataset = open_dataset(args.dataset, args.dataset_root)
@@ -116,13 +140,15 @@ def run(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     device = _device(args.device)
     spec = VLMSpec(args.model, args.pretrained, args.checkpoint, device, args.precision, args.hf_cache_dir)
+    log(f"loading {args.model} on {device}")
     loaded = load_vlm(spec)
     config = OracleConfig(args.resolution, args.pad, args.pooling, args.convnext_head, args.prompts, args.merge_stuff)
     encoder = make_dense_encoder(loaded.model, convnext_order=config.convnext_order)
-    prompt_set = build_prompt_set(categories, config.prompts, class_list=list_name or False)
+    prompt_set = build_prompt_set(categories, config.prompts, class_list=list_name or False, templates=templates)
     text = build_text_classifier(
         loaded.model, None, prompt_set, model_name=f"{args.model}|{args.precision}", weights_id=loaded.weights_sha256,
         cache_dir=args.cache_dir, use_cache=not args.no_text_cache, device=device, get_tokenizer=lambda: load_tokenizer(loaded),
+        progress=not quiet, log=log,
     )
     oracle = VLMOracle(loaded.model, encoder, text, categories, config, mean=loaded.mean, std=loaded.std, device=device)
 
@@ -132,7 +158,7 @@ def run(args: argparse.Namespace) -> int:
         "size_divisibility": encoder.stride,
         "resize": "PIL bilinear on uint8, detectron2 rounding int(x + 0.5)",
         "pixel_mean": list(loaded.mean), "pixel_std": list(loaded.std), "normalisation_source": loaded.preprocess_source,
-        "templates": "FC-CLIP VILD (14)", "num_templates": len(prompt_set.templates),
+        "templates": template_set, "num_templates": len(prompt_set.templates),
         "num_phrases": len(prompt_set.phrases()), "prompt_sources": prompt_set.sources(),
         "prompt_fingerprint": prompt_set.fingerprint(), "class_list": list_name,
         "text_aggregation": "normalise, mean over templates, normalise, max over phrases",
@@ -142,15 +168,17 @@ def run(args: argparse.Namespace) -> int:
         "shard_version": SHARD_VERSION, "model": args.model, "weights": loaded.weights_id,
         "annotation_sha256": getattr(dataset, "annotation_sha256", None), "inference": inference,
     }, sort_keys=True).encode()).hexdigest()
+    log(f"{args.resolution} {args.prompts}/{template_set}, {args.workers} worker processes")
     totals = run_oracle(oracle, dataset, out_dir=args.out, fingerprint=fingerprint, limit=args.limit,
-                        resume=not args.no_resume, progress=not args.no_progress)
+                        resume=not args.no_resume, progress=not quiet, workers=args.workers)
 
     model_info = describe_model(args.model, args.pretrained, loaded.weights_sha256, notes=f"weights: {loaded.weights_source}")
     taxonomy = taxonomy_section(list_name, seen, protocol, tax_sha)
     results, rows, per_image = build_results(
         model=model_info, dataset=dataset_summary(dataset, totals.num_images), categories=categories, totals=totals,
         seen=seen, taxonomy=taxonomy, inference=inference,
-        suite_config={**config.to_dict(), "seen_protocol": protocol, "prompt_sources": prompt_set.sources()},
+        suite_config={**config.to_dict(), "seen_protocol": protocol, "prompt_sources": prompt_set.sources(),
+                      "templates": template_set},
     )
     results["diagnostics"]["vlm_segmentation"].update({
         "images_per_second": ((totals.num_images - totals.num_resumed) / totals.seconds

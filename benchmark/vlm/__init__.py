@@ -13,8 +13,9 @@ panoptic PQ. One job per module (torch and open_clip are imported only where nee
 * :mod:`~ovbench.vlm.pooling`    eq. 3 mask pooling: area-weighted (default) or FC-CLIP bilinear
 * :mod:`~ovbench.vlm.text`       text classifier (template mean, max over synonyms), disk cache
 * :mod:`~ovbench.vlm.oracle`     pure functions: GT segments -> predicted panoptic map (no torch)
-* :mod:`~ovbench.vlm.pipeline`   one image: preprocess -> features -> pooling -> classes -> PQ counts
-* :mod:`~ovbench.vlm.run`        dataset loop with resumable per-image shards
+* :mod:`~ovbench.vlm.prepare`    CPU side of an image in DataLoader workers (decode, resize, weights)
+* :mod:`~ovbench.vlm.pipeline`   one image: launch (features -> pooling -> scores) -> finish (PQ counts)
+* :mod:`~ovbench.vlm.run`        dataset loop: workers, one image ahead on the device, resumable shards
 * :mod:`~ovbench.vlm.dataset_access`  dataset, synonyms and seen/unseen classes for a run
 * :mod:`~ovbench.vlm.report`     the results file (oracle key ``vlm_segmentation``)
 * :mod:`~ovbench.vlm.tiny`       tiny random open_clip configs for tests and benchmarks

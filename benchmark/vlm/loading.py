@@ -75,6 +75,21 @@ class LoadedVLM:
         return self.weights_sha256 or self.weights_source
 
 
+def require_clip() -> None:
+    """Check that the ``[clip]`` extra is installed (torch, open_clip, timm) without loading a model;
+    otherwise a one-line :class:`MissingDependency` naming the extra."""
+    import importlib
+
+    missing = []
+    for module in ("torch", "open_clip", "timm"):
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            missing.append(f"{module} ({exc})")
+    if missing:
+        raise MissingDependency(f"the VLM oracle needs the clip extra, missing: {'; '.join(missing)}. {CLIP_HINT}")
+
+
 def import_open_clip() -> Any:
     """Import open_clip with the Hugging Face hub forced offline (HF_HUB_OFFLINE=1)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -110,7 +125,7 @@ def _where_to_put(model: str, open_clip: Any, tag: str | None = None) -> str:
         "open_clip_pytorch_model.bin), or a folder (or local-dir:FOLDER) holding open_clip_config.json plus "
         "open_clip_model.safetensors or open_clip_pytorch_model.bin (a copy of the Hugging Face repo); or pass "
         "--pretrained TAG with the tag's files already in the Hugging Face cache ($HF_HOME/hub, default "
-        f"~/.cache/huggingface/hub, or --cache-dir){repo_txt}. ovbench never downloads weights; see {DOCS}."
+        f"~/.cache/huggingface/hub, or --hf-cache-dir DIR){repo_txt}. ovbench never downloads weights; see {DOCS}."
     )
 
 
@@ -190,8 +205,9 @@ def resolve_mean_std(open_clip: Any, model: Any, name: str, tag: str | None, loc
 def load_vlm(spec: VLMSpec, *, allow_random: bool = False) -> LoadedVLM:
     """Build the model of ``spec`` with local weights (see the module docstring).
 
-    ``allow_random`` (benchmarks, tests): with neither checkpoint nor tag, build a randomly
-    initialised model instead of raising :class:`CheckpointNotFound`.
+    ``allow_random`` (benchmarks, tests): without weights on disk (no checkpoint, and a tag that
+    is absent from the cache or no tag), build a randomly initialised model instead of raising
+    :class:`CheckpointNotFound`; a tag still sets the pixel normalisation.
     """
     open_clip = import_open_clip()
 
@@ -223,7 +239,7 @@ def load_vlm(spec: VLMSpec, *, allow_random: bool = False) -> LoadedVLM:
         raise ConfigError(f"{name} has no pretrained tag {spec.pretrained!r} (tags: {tags})")
     if local_dir is None and weights_file is None and spec.pretrained:
         weights_file = _cached_tag_file(open_clip, name, spec.pretrained, spec.cache_dir)
-        if weights_file is None:
+        if weights_file is None and not allow_random:
             raise CheckpointNotFound(
                 f"the weights of {name} / {spec.pretrained} are not in the local cache; " + _where_to_put(name, open_clip, spec.pretrained)
             )

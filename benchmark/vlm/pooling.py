@@ -124,13 +124,17 @@ def mask_weights(seg_index: np.ndarray, num_segments: int, geom: Geometry, mode:
     raise ConfigError(f"unknown pooling mode {mode!r}; choose one of {', '.join(POOLING_MODES)}")
 
 
-def mask_pool(features, weights: np.ndarray, eps: float = 1e-8):  # type: ignore[no-untyped-def]
-    """Eq. 3: [C, h, w] torch features, [S, h*w] weights -> [S, C] torch float32 (zeros for empty masks)."""
+def mask_pool(features, weights, eps: float = 1e-8):  # type: ignore[no-untyped-def]
+    """Eq. 3: [C, h, w] torch features, [S, h*w] weights (numpy or torch) -> [S, C] torch float32
+    (zeros for empty masks)."""
     import torch
 
     c = features.shape[0]
     f = features.reshape(c, -1).float()
-    w = torch.from_numpy(np.ascontiguousarray(weights, dtype=np.float32)).to(f.device)
+    if isinstance(weights, torch.Tensor):
+        w = weights.to(device=f.device, dtype=torch.float32)
+    else:
+        w = torch.from_numpy(np.ascontiguousarray(weights, dtype=np.float32)).to(f.device)
     if w.shape[1] != f.shape[1]:
         raise ConfigError(f"pooling weights cover {w.shape[1]} cells but the features have {f.shape[1]}")
     return (w @ f.T) / (w.sum(dim=1, keepdim=True) + eps)

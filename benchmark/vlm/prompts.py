@@ -48,6 +48,30 @@ VILD_TEMPLATES: tuple[str, ...] = (
 
 PROMPT_MODES = ("names", "synonyms", "policy")
 
+#: ``--templates`` choices besides an integer N (the first N VILD templates).
+TEMPLATE_SETS: dict[str, tuple[str, ...]] = {
+    "vild14": VILD_TEMPLATES,  # FC-CLIP's 14 (paper, default)
+    "fcclip14": VILD_TEMPLATES,  # alias
+    "single": ("a photo of a {}.",),  # CLIP's basic prompt (= the first VILD template)
+}
+
+
+def resolve_templates(spec: str | int) -> tuple[str, tuple[str, ...]]:
+    """(canonical name, templates) of a ``--templates`` value: ``vild14`` (alias ``fcclip14``),
+    ``single``, or an integer N in 1..14 = the first N VILD templates (``vild14`` when N = 14)."""
+    text = str(spec).strip().lower()
+    if text in TEMPLATE_SETS:
+        name = "vild14" if text == "fcclip14" else text
+        return name, TEMPLATE_SETS[name]
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if not 1 <= n <= len(VILD_TEMPLATES):
+        raise ConfigError(f"--templates {spec!r}: choose vild14 (FC-CLIP's 14, default), single, or a number "
+                          f"1..{len(VILD_TEMPLATES)} (the first N VILD templates)")
+    return ("vild14" if n == len(VILD_TEMPLATES) else f"vild{n}"), VILD_TEMPLATES[:n]
+
 # class lists shipped under taxonomies/ that can supply synonyms for a dataset's categories
 _CLASS_LISTS = ("ade20k_150", "coco_panoptic_133")
 

@@ -1,4 +1,4 @@
-"""The dataset loop of the VLM oracle: per-image shards (atomic, resumable), progress bar, totals.
+"""The dataset loop of the VLM oracle: worker processes, per-image shards (atomic, resumable), totals.
 
 Each image's outcome is written to ``<out>/shards/vlm_segmentation/<image>.json`` (sparse per-class
 counts, predicted classes, diagnostics) together with the run's fingerprint. A rerun with the same
@@ -74,14 +74,22 @@ def _outcome_record(outcome: Any, categories: Any, fingerprint: str) -> dict[str
         "input_size": list(outcome.geometry.resized),
         "padded_size": list(outcome.geometry.padded),
         "gt_segment_index": gt_ids,
-        "pred_category_id": [int(categories.ids[k]) for k in outcome.pred_classes],
+        "pred_category_id": categories.ids[outcome.pred_classes].tolist(),
     }
 
 
 def run_oracle(oracle: Any, dataset: Any, *, out_dir: str | Path, fingerprint: str, limit: int | None = None,
-               resume: bool = True, progress: bool = True) -> RunTotals:
-    """Evaluate ``oracle`` (a :class:`~ovbench.vlm.pipeline.VLMOracle`) on ``dataset`` images in order."""
+               resume: bool = True, progress: bool = True, workers: int = 0, prefetch: int = 2) -> RunTotals:
+    """Evaluate ``oracle`` (a :class:`~ovbench.vlm.pipeline.VLMOracle`) on ``dataset`` images.
+
+    Images with a matching shard are reused (``resume``). The others are prepared by ``workers``
+    DataLoader processes (:mod:`ovbench.vlm.prepare`; 0 = in this process) while this process
+    drives the device, one image ahead: image i+1 is queued on the device before image i is
+    matched and written, so on CUDA the GPU works while the CPU does the rest. Totals and per-image
+    rows are accumulated in dataset order, so they do not depend on ``workers``."""
     from tqdm import tqdm
+
+    from .prepare import PrepareFailure, make_loader
 
     categories = oracle.categories
     K = len(categories)
@@ -91,22 +99,48 @@ def run_oracle(oracle: Any, dataset: Any, *, out_dir: str | Path, fingerprint: s
     shard_dir = Path(out_dir) / "shards" / ORACLE_KEY
     totals = RunTotals(PQStats.zeros(K))
     t0 = time.perf_counter()
-    bar = tqdm(total=len(ids), unit="img", desc="vlm-oracle", disable=not progress, dynamic_ncols=True)
+    records: dict[str, dict[str, Any]] = {}
+    todo = []
+    for image_id in ids:
+        rec = _load_shard(shard_dir / shard_name(image_id), fingerprint) if resume else None
+        if rec is None:
+            todo.append(image_id)
+        else:
+            records[image_id] = rec
+            totals.num_resumed += 1
+    bar = tqdm(total=len(ids), initial=totals.num_resumed, unit="img", desc="vlm-oracle", disable=not progress,
+               dynamic_ncols=True)
+
+    def finish(launched: Any) -> None:
+        outcome = oracle.finish(launched)
+        rec = _outcome_record(outcome, categories, fingerprint)
+        write_json_atomic(shard_dir / shard_name(outcome.image_id), rec)
+        records[outcome.image_id] = rec
+        bar.update(1)
+
     try:
-        for image_id in ids:
-            path = shard_dir / shard_name(image_id)
-            rec = _load_shard(path, fingerprint) if resume else None
-            if rec is None:
-                sample = dataset.sample(image_id)
-                outcome = oracle.evaluate(sample.image_id, sample.load_image(), sample.gt)
-                rec = _outcome_record(outcome, categories, fingerprint)
-                write_json_atomic(path, rec)
-            else:
-                totals.num_resumed += 1
-            _accumulate(totals, rec, K, categories.ids)
-            bar.update(1)
+        if todo:
+            if workers > 0:
+                # decode one GT here first: compiled PNG kernels (numba) are then inherited by the
+                # forked workers instead of being loaded by each; a broken first image fails early
+                dataset.sample(todo[0])
+            loader = make_loader(dataset, todo, oracle.preparer, workers=workers,
+                                 pin_memory=oracle.device.type == "cuda", prefetch=prefetch)
+            pending = None
+            for item in loader:
+                if isinstance(item, PrepareFailure):
+                    raise item.error
+                launched = oracle.launch(item)
+                if pending is not None:
+                    finish(pending)
+                pending = launched
+            if pending is not None:
+                finish(pending)
     finally:
         bar.close()
+    cat_ids = categories.ids
+    for image_id in ids:
+        _accumulate(totals, records[image_id], K, cat_ids)
     totals.seconds = time.perf_counter() - t0
     return totals
 

@@ -155,7 +155,9 @@ def test_cli_missing_checkpoint_is_a_clear_error(env, capsys):
     err = capsys.readouterr().err
     assert "does not exist" in err and "--checkpoint PATH" in err and "never downloads" in err
     rc = _run(env, env["base"] / "nope", "--model", "ovb-tiny-vit")
-    assert rc == 1 and "no weights given" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert rc == 1 and "no weights given" in err
+    assert "--hf-cache-dir DIR" in err and "--cache-dir)" not in err  # the option that exists
 
 
 @pytest.mark.clip
@@ -179,3 +181,46 @@ def test_cli_on_generated_ade20k_layout_via_the_catalog(env):
     assert res["suite"]["config"]["prompt_sources"]["policy-table"] == 11
     _assert_schema_valid(res)
     assert res["oracles"]["vlm_segmentation"]["splits"]["unseen"]["n"] >= 0
+
+
+def test_help_has_quiet_and_the_shared_workers_default(capsys):
+    from ovbench.cli import build_parser
+    from ovbench.workers import default_workers
+
+    parser = build_parser()
+    with pytest.raises(SystemExit):
+        parser.parse_args(["vlm-oracle", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    n = default_workers()
+    assert "--quiet" in text and "--no-progress" not in text  # the old spelling is a hidden alias
+    assert f"every CPU this process may use, {n} here" in text and "--templates" in text
+    args = parser.parse_args(["vlm-oracle", "--model", "m", "--out", "o"])
+    assert args.workers == n and args.quiet is False and args.templates == "vild14"
+    assert parser.parse_args(["vlm-oracle", "--model", "m", "--out", "o", "--no-progress"]).quiet is True
+
+
+@pytest.mark.parametrize("module", ["open_clip", "torch"])
+def test_without_the_clip_extra_the_error_is_one_line(module, monkeypatch, capsys, tmp_path):
+    monkeypatch.setitem(sys.modules, module, None)  # `import module` now raises ImportError
+    rc = main(["vlm-oracle", "--model", "ViT-B-16", "--dataset", str(tmp_path / "x.json"), "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert rc == 1
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "ovbench[clip]" in err and module in err
+
+
+@pytest.mark.clip
+def test_cli_template_set_is_recorded_and_keys_the_text_cache(env, capsys):
+    out = env["base"] / "run_single"
+    args = ["--model", "ovb-tiny-vit", "--checkpoint", str(env["ckpt"]["ovb-tiny-vit"]), "--limit", "1"]
+    cache = env["base"] / "cache_templates"
+    assert _run(env, out, *args, "--templates", "single", "--cache-dir", str(cache)) == 0
+    res = json.loads((out / "results.json").read_text())
+    assert res["inference"]["templates"] == "single" and res["inference"]["num_templates"] == 1
+    assert res["suite"]["config"]["templates"] == "single"
+    assert _run(env, env["base"] / "run_three", *args, "--templates", "3", "--cache-dir", str(cache)) == 0
+    res3 = json.loads((env["base"] / "run_three" / "results.json").read_text())
+    assert res3["inference"]["templates"] == "vild3" and res3["inference"]["num_templates"] == 3
+    assert len(list((cache / "text").glob("*.npz"))) == 2
+    rc = _run(env, env["base"] / "run_bad", *args, "--templates", "99")
+    assert rc == 1 and "--templates '99'" in capsys.readouterr().err

@@ -115,3 +115,22 @@ def test_seen_protocols():
     assert seen_ids(sub, "ade20k_150")[0] == frozenset({0, 57})
     with pytest.raises(ConfigError):
         seen_ids(cats, "ade20k_150", "nope")
+
+
+def test_template_sets_resolve_and_change_the_prompt_fingerprint():
+    from ovbench.vlm.prompts import resolve_templates
+
+    assert resolve_templates("vild14") == ("vild14", VILD_TEMPLATES)
+    assert resolve_templates("fcclip14") == ("vild14", VILD_TEMPLATES)
+    assert resolve_templates("14") == ("vild14", VILD_TEMPLATES)
+    assert resolve_templates("single") == ("single", ("a photo of a {}.",))
+    assert resolve_templates(3) == ("vild3", VILD_TEMPLATES[:3])
+    for bad in ("0", "15", "many", ""):
+        with pytest.raises(ConfigError, match="--templates.*vild14.*single"):
+            resolve_templates(bad)
+    cats = CategorySet((Category(7, "bed", True), Category(57, "pillow", True)))
+    full = build_prompt_set(cats, "names")
+    one = build_prompt_set(cats, "names", templates=resolve_templates("single")[1])
+    assert one.prompts() == ["a photo of a bed.", "a photo of a pillow."]
+    assert len(full.prompts()) == 14 * len(one.prompts())
+    assert one.fingerprint() != full.fingerprint()  # the template set is part of the text-cache key
