@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import time
 from pathlib import Path
 
@@ -37,8 +35,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..errors import ConfigError
     from ..metrics.pq_eval import evaluate
 
+    if args.workers is not None and args.workers < 1:
+        raise ConfigError(f"--workers must be at least 1, got {args.workers}")
     t0 = time.perf_counter()
     ev = evaluate(args.gt_json, args.pred_json, args.gt_folder, args.pred_folder, workers=args.workers)
     dt = time.perf_counter() - t0
@@ -54,11 +55,8 @@ def run(args: argparse.Namespace) -> int:
     if args.out:
         report = ev.to_json()
         report.update({"gt_json": str(args.gt_json), "pred_json": str(args.pred_json), "seconds": round(dt, 3)})
-        out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(out.name + ".tmp")
-        with open(tmp, "w") as f:
-            json.dump(report, f, indent=1, allow_nan=False)
-        os.replace(tmp, out)
+        from ..results.io import write_json_atomic
+
+        out = write_json_atomic(Path(args.out), report)
         print(f"wrote {out}")
     return 0

@@ -53,6 +53,8 @@ def write_results(
 
 
 STAGING_PREFIX = ".staging-"
+#: deepest JSON nesting accepted in results files (Python's parser and the schema walk recurse)
+MAX_JSON_DEPTH = 64
 
 
 def new_staging_dir(out_dir: str | Path) -> Path:
@@ -115,11 +117,31 @@ def read_json_strict(path: str | Path) -> Any:
 
     try:
         with open(path, encoding="utf-8") as f:
-            return json.load(f, parse_constant=_reject)
+            doc = json.load(f, parse_constant=_reject)
     except FileNotFoundError:
         raise SchemaError(f"{path}: no such file") from None
     except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError is a ValueError
         raise SchemaError(f"{path}: not valid JSON ({exc})") from None
+    except RecursionError:
+        raise SchemaError(f"{path}: JSON nested too deeply (over {MAX_JSON_DEPTH} levels; a results file has about 6)") from None
+    depth = json_depth(doc)
+    if depth > MAX_JSON_DEPTH:
+        raise SchemaError(f"{path}: JSON nested {depth} levels deep, over the limit of {MAX_JSON_DEPTH} (a results file has about 6)")
+    return doc
+
+
+def json_depth(obj: Any) -> int:
+    """Nesting depth of parsed JSON (a scalar is 0, ``[]`` is 1), without recursion."""
+    depth, stack = 0, [(obj, 1)]
+    while stack:
+        o, d = stack.pop()
+        if isinstance(o, dict):
+            depth = max(depth, d)
+            stack.extend((v, d + 1) for v in o.values())
+        elif isinstance(o, list):
+            depth = max(depth, d)
+            stack.extend((v, d + 1) for v in o)
+    return depth
 
 
 def load_results(path: str | Path, *, upgrade: bool = True, validate: bool = False) -> dict[str, Any]:

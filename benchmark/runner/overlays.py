@@ -46,9 +46,8 @@ def colorize(pm: PanopticMap, image: np.ndarray | None = None, alpha: float = 0.
 
 def write_overlays(out_dir: Path, image_id: str, image: np.ndarray | None, gt: PanopticMap, predictions: dict[str, PanopticMap]) -> dict[str, str]:
     """Write ``overlays/<id>__<name>.png`` files; return {name: path relative to out_dir}."""
-    from urllib.parse import quote
-
     import io
+    from urllib.parse import quote
 
     from PIL import Image
 

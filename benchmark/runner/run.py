@@ -20,17 +20,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..atomic import remove_leftovers
 from ..data.dataset import PanopticDataset
 from ..errors import ConfigError
 from ..inference.mask2former import InferenceConfig
 from ..oracles.context import SuiteSettings
 from ..raw.record import RawOutput, validate_raw_output
-from ..atomic import remove_leftovers
 from ..results.io import discard_staging, write_json_atomic
 from ..suites.suite import Suite
 from .evaluate import EvalContext, evaluate_image
-from .manifest import RunSpec
 from .lock import RunLock
+from .manifest import RunSpec
 from .merge import merge_results
 from .overlays import write_overlays
 from .shards import ShardStore
