@@ -223,6 +223,8 @@ def standard_problems(doc: Mapping[str, Any], standards: Standards) -> list[str]
 
 def results_doc_problems(path: Path, standards: Standards) -> tuple[dict[str, Any] | None, list[str]]:
     """Load one results file and apply rules 1-2. Returns (document or None, problems)."""
+    if path.is_symlink() or any(p.is_symlink() for p in path.parents if RESULTS_DIR.name in p.parts):
+        return None, ["is (or lies under) a symbolic link: submissions must be regular files inside the repository"]
     size = path.stat().st_size
     limit = standards.limits["max_results_bytes"]
     if size > limit:
