@@ -41,6 +41,15 @@ class AdapterInfo:
     notes: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        from ovbench.errors import ConfigError
+        from ovbench.raw.store import is_safe_url
+
+        for k in ("paper", "code"):
+            v = getattr(self, k)
+            if v and not is_safe_url(v):
+                raise ConfigError(f"adapter {self.name!r}: {k} must be an http(s) URL, got {str(v)[:80]!r}")
+
     def model_json(self) -> dict[str, Any]:
         """The ``model`` section of a results file."""
         return {

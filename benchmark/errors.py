@@ -59,3 +59,7 @@ def require(module: str, hint: str) -> object:
         return importlib.import_module(module)
     except ImportError as exc:  # pragma: no cover - exercised via tests with a fake name
         raise MissingDependency(f"{module!r} is required for this feature but is not installed: {hint}") from exc
+
+
+class OutputError(OvbenchError):
+    """An output file or folder cannot be written (out of space, locked by another run, ...)."""

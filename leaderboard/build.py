@@ -37,6 +37,7 @@ from ..errors import ConfigError, SchemaError
 from ..results.frames import frames_from_doc, summary_rows
 from ..results.io import find_results_files, load_results
 from .config import Columns, Reference, check_known, load_columns, load_reference, metric_cell, package_file
+from .datasets import DatasetIdentity, identify
 from .diagnostics import (
     check_diagnostic_columns,
     check_diagnostics,
@@ -69,12 +70,18 @@ class Entry:
     path: Path
     doc: dict[str, Any]
     slug: str = ""
+    identity: DatasetIdentity | None = None  # set by build_site from the annotation hash (:mod:`.datasets`)
+
+    @property
+    def ident(self) -> DatasetIdentity:
+        return self.identity if self.identity is not None else identify(self.doc, {})
 
     @property
     def group_key(self) -> tuple[str, str, str, str, str]:
-        """Results are ranked together only on the same annotations with the same suite."""
+        """Results are ranked together only on the same annotations with the same suite; the dataset
+        is the one the annotation hash identifies, never the recorded name alone."""
         d = self.doc
-        return (d["dataset"]["name"], d["dataset"]["annotation_sha256"], d["suite"]["name"], d["suite"]["version"],
+        return (self.ident.key, d["dataset"]["annotation_sha256"], d["suite"]["name"], d["suite"]["version"],
                 d["suite"]["sha256"])
 
 
@@ -120,6 +127,18 @@ def collect_results(results: str | Path | Sequence[str | Path], exclude: Iterabl
     return entries
 
 
+def check_consistency(entries: Sequence[Entry]) -> None:
+    """``submit check``'s rules 1 (consistency) and 4 (duplicates): a stored summary that disagrees
+    with the file's own per-class rows, or the same results twice, stops the build."""
+    from ..submit.check import consistency_problems, duplicate_problems
+
+    problems = [f"{e.path}: {p}" for e in entries for p in consistency_problems(e.doc)]
+    problems += duplicate_problems({e.path: e.doc for e in entries})
+    if problems:
+        shown = "; ".join(problems[:5]) + (f"; ... and {len(problems) - 5} more" if len(problems) > 5 else "")
+        raise BuildError(f"{len(problems)} results file problem(s) (run `ovbench submit check` on them): {shown}")
+
+
 def assign_slugs(entries: Sequence[Entry]) -> None:
     """Unique, URL-safe page names: the adapter name, qualified by dataset/suite when needed."""
     def clean(s: str) -> str:
@@ -162,7 +181,9 @@ def index_groups(entries: Sequence[Entry], columns: Columns, reference: Referenc
         by_group[e.group_key].append(e)
     groups = []
     for gi, (key, members) in enumerate(sorted(by_group.items())):
-        dataset, annotations, suite, version, sha = key
+        _, annotations, suite, version, sha = key
+        ident = members[0].ident
+        dataset = ident.label
 
         def base_pq(e: Entry) -> float:
             st = e.doc["oracles"].get("baseline", {}).get("splits", {}).get("all")
@@ -201,7 +222,7 @@ def index_groups(entries: Sequence[Entry], columns: Columns, reference: Referenc
         undated = [e.doc["model"]["name"] for e in members if not e.doc["model"]["release_date"]]
         if undated:
             notes.append(f"Not in the PQ-over-time plot (no model.release_date): {', '.join(undated)}.")
-        if dataset == reference_dataset and any(e.doc["model"]["kind"] != "simulated" for e in members):
+        if ident.official and ident.dataset == reference_dataset and any(e.doc["model"]["kind"] != "simulated" for e in members):
             for rm in reference.models.values():
                 base = _paper_values(rm).get("baseline", {}).get("all")
                 if base is not None and rm.get("release_date"):
@@ -213,7 +234,10 @@ def index_groups(entries: Sequence[Entry], columns: Columns, reference: Referenc
             (site / rel).parent.mkdir(parents=True, exist_ok=True)
             (site / rel).write_text(timeline_svg(points, f"Baseline PQ over time · {dataset}"), encoding="utf-8")
             timeline = rel
-        groups.append({"dataset": dataset, "annotation_sha256": annotations, "suite": suite, "suite_version": version, "suite_sha256": sha,
+        if ident.note:
+            claimed = sorted({e.doc["dataset"]["name"] for e in members})
+            notes.insert(0, ident.note.replace(repr(ident.claimed), ", ".join(map(repr, claimed))))
+        groups.append({"dataset": dataset, "verified": ident.official, "annotation_sha256": annotations, "suite": suite, "suite_version": version, "suite_sha256": sha,
                        "anchor": f"group-{gi + 1}", "columns": cols, "rows": rows, "timeline": timeline,
                        "notes": notes, "paper_points": paper_points})
     return groups
@@ -225,7 +249,8 @@ def model_context(e: Entry, columns: Columns, reference: Reference, site: Path) 
     model = d["model"]
     asset_dir = site / "models" / e.slug
     asset_dir.mkdir(parents=True, exist_ok=True)
-    ref_model = reference.match(model["name"], model["adapter"]) if d["dataset"]["name"] == reference.dataset else None
+    official = e.ident.official and e.ident.dataset == reference.dataset  # by annotation hash, not by name
+    ref_model = reference.match(model["name"], model["adapter"]) if official else None
     (asset_dir / "waterfall.svg").write_text(waterfall_svg(d, columns, ref_model), encoding="utf-8")
 
     split_keys = [s for s in ("all", "things", "stuff", "seen", "unseen") if any(s in o["splits"] for o in d["oracles"].values())]
@@ -440,16 +465,29 @@ def semantic_model_page(e: Entry, entries: Sequence[Entry], columns: Columns, si
 
 def build_site(results: str | Path | Sequence[str | Path], out: str | Path, *,
                columns: Columns | str | Path | None = None, reference: Reference | str | Path | None = None,
-               policies: Iterable[Any] | None = None, templates: Path | None = None) -> BuildReport:
+               policies: Iterable[Any] | None = None, templates: Path | None = None,
+               standards: Any = None) -> BuildReport:
     """Render the site from the results files named by `results` into `out` (replaced atomically).
 
     `policies`: policy conflicts for the taxonomy page (mappings or objects, see
     :mod:`ovbench.leaderboard.policies`); default: the shipped taxonomy graph, if installed.
+    `standards`: a :class:`~ovbench.submit.check.Standards` or the path of a standards file (default:
+    the shipped ``standards.yaml``): its published annotation hashes decide which dataset each
+    results file is ranked under (:mod:`.datasets`).
+
+    Every results file must pass ``submit check``'s consistency rules (aggregates recomputed from
+    the per-class rows) and no two may be duplicates; otherwise the build stops naming them.
     """
     out = Path(out).resolve()
     cols = columns if isinstance(columns, Columns) else load_columns(columns)
     ref = reference if isinstance(reference, Reference) else load_reference(reference)
+    from ..submit.check import Standards, load_standards
+
+    std = standards if isinstance(standards, Standards) else load_standards(standards)
     entries = collect_results(results, exclude=[out])
+    check_consistency(entries)
+    for e in entries:
+        e.identity = identify(e.doc, std.datasets)
     for e in entries:
         check_known(e.doc, cols, str(e.path))
         check_diagnostic_columns(e.doc, cols, str(e.path))

@@ -12,8 +12,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ..errors import ConfigError
 
 METRIC_FIELDS = ("display", "description", "unit", "higher_is_better", "group")
@@ -27,8 +25,9 @@ def package_file(*parts: str) -> Path:
 def _read_yaml(path: Path, schema: str, what: str) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"{what} file {path} does not exist (it ships with ovbench.leaderboard; reinstall, or pass its path)")
-    with open(path, encoding="utf-8") as f:
-        data = yaml.safe_load(f)
+    from ..yamlsafe import load_yaml_file
+
+    data = load_yaml_file(path, ConfigError, allow_aliases=True)  # maintainers' files: size cap only
     if not isinstance(data, Mapping) or data.get("schema") != schema:
         raise ConfigError(f"{path}: expected a mapping with 'schema: {schema}'")
     return dict(data)

@@ -51,4 +51,10 @@ class DumpAdapter(Adapter):
             raise BadRawOutput(f"dump {self.path}: its vocabulary ({len(ids)} classes) differs from the dataset's ({len(categories)} classes)")
 
     def predict(self, sample: Sample) -> RawOutput:
-        return read_raw(self.path, sample.image_id)
+        raw = read_raw(self.path, sample.image_id)
+        size = (sample.height, sample.width)
+        if tuple(raw.geometry.orig_size) != size:
+            raise BadRawOutput(f"dump {self.path}: the file of image {sample.image_id!r} records image size"
+                               f" {raw.geometry.orig_size[0]}x{raw.geometry.orig_size[1]} (h x w) but the dataset's image is"
+                               f" {size[0]}x{size[1]}: it holds another image's outputs")
+        return raw

@@ -26,6 +26,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--results", action="append", metavar="DIR_OR_FILE",
                    help="results folder or file; repeatable (default: leaderboard/results when it holds results files)")
     b.add_argument("--out", default="site", metavar="SITE", help="output folder, replaced if it is an ovbench site (default: site)")
+    b.add_argument("--standards", default=None, metavar="YAML",
+                   help="standards file whose published annotation hashes decide each result's dataset"
+                        " (default: ovbench's leaderboard/standards.yaml)")
     b.set_defaults(func=run_build)
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
 
@@ -49,7 +52,7 @@ def run_build(args: argparse.Namespace) -> int:
     from ..leaderboard.build import build_site
 
     results = args.results or default_results()
-    report = build_site(results, args.out)
+    report = build_site(results, args.out, standards=args.standards)
     print(f"built {len(report.pages)} page(s) from {len(report.entries)} results file(s): {report.index}")
     for note in report.notes:
         print(f"note: {note}")

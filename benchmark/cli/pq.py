@@ -61,9 +61,12 @@ def _numba_without_blas() -> Iterator[None]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..errors import ConfigError
     from ..metrics.histogram_png import warm_up
     from ..metrics.pq_eval import evaluate
 
+    if args.workers is not None and args.workers < 1:
+        raise ConfigError(f"--workers must be at least 1, got {args.workers}")
     with _numba_without_blas():
         warm_up()  # load the compiled PNG kernel (numba's cache) once, before workers are forked
     t0 = time.perf_counter()
@@ -81,11 +84,8 @@ def run(args: argparse.Namespace) -> int:
     if args.out:
         report = ev.to_json()
         report.update({"gt_json": str(args.gt_json), "pred_json": str(args.pred_json), "seconds": round(dt, 3)})
-        out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(out.name + ".tmp")
-        with open(tmp, "w") as f:
-            json.dump(report, f, indent=1, allow_nan=False)
-        os.replace(tmp, out)
+        from ..results.io import write_json_atomic
+
+        out = write_json_atomic(Path(args.out), report)
         print(f"wrote {out}")
     return 0

@@ -83,7 +83,9 @@ class PanopticDataset:
         if not self.json_path.is_file():
             raise DatasetError(f"dataset {name!r}: annotation file {self.json_path} does not exist")
         if not self.png_dir.is_dir():
-            raise DatasetError(f"dataset {name!r}: panoptic PNG folder {self.png_dir} does not exist")
+            from .validate import folder_problem
+
+            raise DatasetError(f"dataset {name!r}: panoptic PNG folder {self.png_dir} {folder_problem(self.png_dir)}")
         try:
             with open(self.json_path, "rb") as f:
                 raw = f.read()

@@ -169,8 +169,6 @@ def encode_panoptic_png(ids: np.ndarray, compress_level: int = 1) -> bytes:
 
 def write_panoptic_png(path: Path, ids: np.ndarray, compress_level: int = 1) -> None:
     """Write [H, W] segment ids as an 8-bit RGB PNG."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data = encode_panoptic_png(ids, compress_level)
-    with open(path, "wb") as f:
-        f.write(data)
+    from ..atomic import write_bytes_atomic
+
+    write_bytes_atomic(Path(path), encode_panoptic_png(ids, compress_level))

@@ -637,10 +637,9 @@ def generate_dataset(
 
 
 def _atomic_json(path: Path, data: Any) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w") as f:
-        json.dump(data, f, separators=(",", ":"))
-    os.replace(tmp, path)
+    from ..atomic import write_text_atomic
+
+    write_text_atomic(path, json.dumps(data, separators=(",", ":")))
 
 
 # ---- predictions ---------------------------------------------------------------------------------

@@ -2,13 +2,51 @@
 
 from __future__ import annotations
 
+import errno
+import os
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
+
+import numpy as np
 
 from ..errors import DatasetError
 from .categories import CategorySet
 from .panoptic_format import SegmentInfo
+
+
+def strict_int(value: Any, what: str, error: type[Exception] = DatasetError) -> int:
+    """`value` if it is a JSON integer; a float (156.5, even 156.0), string or bool is an error naming `what`."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise error(f"{what} must be an integer, got {value!r} ({type(value).__name__})")
+    return int(value)
+
+
+def safe_relative_name(name: Any, what: str, error: type[Exception] = DatasetError) -> str:
+    """A file name relative to its folder: absolute paths and ``..`` components are errors naming `what`."""
+    if not isinstance(name, str) or not name:
+        raise error(f"{what} must be a non-empty string, got {name!r}")
+    p = PurePosixPath(name.replace("\\", "/"))
+    if p.is_absolute() or PureWindowsPath(name).is_absolute() or PureWindowsPath(name).drive or ".." in p.parts:
+        raise error(f"{what} {name!r} must be a path inside the folder (no absolute path, no '..')")
+    return name
+
+
+def folder_problem(path: Path) -> str:
+    """Why `path` is not a usable folder: "does not exist", "is a symbolic link loop", "is not a folder", ..."""
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "is a symbolic link loop (it resolves to itself)"
+        if exc.errno == errno.ENOENT:
+            if os.path.islink(path):
+                return f"is a symbolic link to {os.readlink(path)!r}, which does not exist"
+            return "does not exist"
+        return f"cannot be read ({exc.strerror})"
+    return "is not a folder" if not stat.S_ISDIR(st.st_mode) else "is a folder"
 
 
 def build_records(data: dict[str, Any], categories: CategorySet, source: str, *, require_area: bool = True) -> list:  # list[ImageRecord]
@@ -38,6 +76,7 @@ def iter_records(data: dict[str, Any], categories: CategorySet, source: str, *, 
             seg_list = ann["segments_info"]
         except (KeyError, TypeError) as exc:
             raise DatasetError(f"{source}: annotation is missing {exc}: {str(ann)[:200]}") from exc
+        safe_relative_name(png_name, f"{source}: image {image_id!r}: file_name")
         if image_id in seen:
             raise DatasetError(f"{source}: image {image_id!r} has two annotations")
         seen.add(image_id)
@@ -50,7 +89,9 @@ def iter_records(data: dict[str, Any], categories: CategorySet, source: str, *, 
         ids = set()
         for s in seg_list:
             try:
-                seg = SegmentInfo(int(s["id"]), int(s["category_id"]), bool(s.get("iscrowd", 0)), int(s.get("area", 0)))
+                sid = strict_int(s["id"], f"{source}: image {image_id!r}: segment #{len(segs)}: id")
+                seg = SegmentInfo(sid, strict_int(s["category_id"], f"{source}: image {image_id!r}: segment {sid}: category_id"),
+                                  bool(s.get("iscrowd", 0)), int(s.get("area", 0)))
             except (KeyError, TypeError, ValueError, AttributeError) as exc:
                 raise DatasetError(f"{source}: image {image_id!r}: malformed segment {s!r}") from exc
             if require_area and "area" not in s:
@@ -74,7 +115,9 @@ def iter_records(data: dict[str, Any], categories: CategorySet, source: str, *, 
             raise DatasetError(f"{source}: image {image_id!r}: entry in 'images' has no valid height/width ({exc!r})") from exc
         if height <= 0 or width <= 0:
             raise DatasetError(f"{source}: image {image_id!r}: size {width}x{height} is not positive")
-        yield ImageRecord(image_id, str(img.get("file_name", png_name.replace(".png", ".jpg"))), png_name,
+        image_name = safe_relative_name(img.get("file_name", png_name.replace(".png", ".jpg")),
+                                        f"{source}: image {image_id!r}: images[].file_name")
+        yield ImageRecord(image_id, image_name, png_name,
                           height, width, tuple(segs))
 
 

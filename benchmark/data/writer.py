@@ -42,9 +42,6 @@ def write_panoptic(
         annotations.append({"image_id": image_id, "file_name": name, "segments_info": [s.to_json() for s in pm.segments]})
     data = {"images": images, "annotations": annotations,
             "categories": [dict(c, color=[0, 0, 0]) for c in categories.to_coco()]}
-    json_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = json_path.with_name(json_path.name + ".tmp")
-    with open(tmp, "w") as f:
-        json.dump(data, f)
-    os.replace(tmp, json_path)
-    return json_path
+    from ..atomic import write_text_atomic
+
+    return write_text_atomic(json_path, json.dumps(data))

@@ -33,8 +33,8 @@ import numpy as np
 
 from ..data.categories import CategorySet
 from ..data.png_io import check_rgb8, decode_panoptic_rgb, read_png_bytes
-from ..data.validate import iter_records
-from ..errors import DatasetError, PredictionError
+from ..data.validate import folder_problem, iter_records, safe_relative_name, strict_int
+from ..errors import ConfigError, DatasetError, PredictionError
 from ..pools import POLL_S, WorkerPool, retain_freed_memory, worker_pool
 from ..workers import default_workers
 from .accumulator import PQResult, PQStats
@@ -140,6 +140,8 @@ def _load_json(path: Path, what: str, error: type[Exception]) -> dict[str, Any]:
         raise error(f"{what} JSON {path} does not exist") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise error(f"{what} JSON {path} is not valid JSON ({exc})") from exc
+    except RecursionError:
+        raise error(f"{what} JSON {path} is nested too deeply to be a COCO panoptic file") from None
     if not isinstance(data, dict) or not isinstance(data.get("annotations"), list):
         raise error(f"{what} JSON {path} has no 'annotations' list")
     return data
@@ -190,10 +192,12 @@ def _iter_items(
             raise PredictionError(f"{pred_json}: no prediction for the image with id {rec.image_id!r}")
         what = f"{pred_json}: image {rec.image_id!r}"
         try:
-            pid = [int(s["id"]) for s in ann["segments_info"]]
-            pcat = [int(s["category_id"]) for s in ann["segments_info"]]
-        except (KeyError, TypeError, ValueError) as exc:
+            pid = [strict_int(s["id"], f"{what}: segment #{i}: id", PredictionError) for i, s in enumerate(ann["segments_info"])]
+            pcat = [strict_int(s["category_id"], f"{what}: segment #{i} (id {pid[i]}): category_id", PredictionError)
+                    for i, s in enumerate(ann["segments_info"])]
+        except (KeyError, TypeError) as exc:
             raise PredictionError(f"{what}: malformed segment ({exc!r})") from exc
+        pred_name = safe_relative_name(ann["file_name"], f"{what}: file_name", PredictionError)
         if len(set(pid)) != len(pid):
             dup = sorted({i for i in pid if pid.count(i) > 1})
             raise PredictionError(f"{what}: duplicate segment id(s) {dup[:5]}")
@@ -203,7 +207,7 @@ def _iter_items(
         yield _Item(
             image_id=rec.image_id,
             gt_png=str(gt_folder / rec.png_name),
-            pred_png=str(pred_folder / str(ann["file_name"])),
+            pred_png=str(pred_folder / pred_name),
             height=rec.height,
             width=rec.width,
             gt_ids=np.array([s.id for s in segs], dtype=np.int64),
@@ -340,7 +344,7 @@ def evaluate(
     """
     workers = default_workers() if workers is None else int(workers)
     if workers < 1:
-        raise ValueError(f"workers must be >= 1, got {workers}")
+        raise ConfigError(f"workers must be at least 1, got {workers}")
     if workers == 1:
         return _evaluate_files(gt_json, pred_json, gt_folder, pred_folder, None, workers, chunk_size, per_image, progress)
     # start the workers before the JSONs are loaded: forked workers then do not inherit (and touch)
@@ -365,9 +369,9 @@ def _evaluate_files(
         if not isinstance(gt_data.get(key), list):
             raise DatasetError(f"ground-truth JSON {gt_json} has no {key!r} list")
     if not gt_folder.is_dir():
-        raise DatasetError(f"ground-truth PNG folder {gt_folder} does not exist")
+        raise DatasetError(f"ground-truth PNG folder {gt_folder} {folder_problem(gt_folder)}")
     if not pred_folder.is_dir():
-        raise PredictionError(f"prediction PNG folder {pred_folder} does not exist")
+        raise PredictionError(f"prediction PNG folder {pred_folder} {folder_problem(pred_folder)}")
     categories = CategorySet.from_coco(gt_data["categories"], source=str(gt_json))
     preds = _index_predictions(pred_data, pred_json)
     n = len(gt_data["annotations"])
@@ -394,7 +398,7 @@ def evaluate_items(
         num_items = len(items)
     workers = default_workers() if workers is None else int(workers)
     if workers < 1:
-        raise ValueError(f"workers must be >= 1, got {workers}")
+        raise ConfigError(f"workers must be at least 1, got {workers}")
     if chunk_size is None:
         chunk_size = max(1, min(64, math.ceil(num_items / (workers * 8)))) if num_items else 1
     result = PQEvaluation(categories, PQStats.zeros(K), SemanticStats.zeros(K), 0, 0, extra_predictions,

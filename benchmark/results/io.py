@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -15,32 +14,26 @@ PER_IMAGE_FILE = "per_image.csv.gz"
 
 
 def write_json_atomic(path: str | Path, obj: Any) -> Path:
-    """Write JSON via a temporary file + rename, so a killed process never leaves half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(obj, f, indent=1, allow_nan=False, sort_keys=False)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    """Write JSON via a uniquely named temporary file + rename, so a killed process never leaves
+    half a file; out of space is an :class:`~ovbench.errors.OutputError` naming the path."""
+    from ..atomic import write_text_atomic
+
+    return write_text_atomic(path, json.dumps(obj, indent=1, allow_nan=False, sort_keys=False) + "\n")
 
 
 def write_table_atomic(path: str | Path, rows: Sequence[dict[str, Any]]) -> Path:
-    """Write rows as CSV (gzip if the name ends in .gz) atomically."""
+    """Write rows as CSV (gzip if the name ends in .gz) atomically (unique temporary name)."""
+    import gzip
+
     import pandas as pd
 
+    from ..atomic import write_bytes_atomic
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    pd.DataFrame(list(rows)).to_csv(tmp, index=False, compression="gzip" if path.suffix == ".gz" else None)
-    os.replace(tmp, path)
-    return path
+    data = pd.DataFrame(list(rows)).to_csv(index=False).encode("utf-8")
+    if path.suffix == ".gz":
+        data = gzip.compress(data, mtime=0)
+    return write_bytes_atomic(path, data)
 
 
 def write_results(
@@ -59,6 +52,59 @@ def write_results(
     return write_json_atomic(out_dir / RESULTS_FILE, doc)
 
 
+STAGING_PREFIX = ".staging-"
+#: deepest JSON nesting accepted in results files (Python's parser and the schema walk recurse)
+MAX_JSON_DEPTH = 64
+
+
+def new_staging_dir(out_dir: str | Path) -> Path:
+    """A fresh, empty staging folder inside `out_dir` (hidden; see :func:`publish_staged`)."""
+    import secrets
+
+    from ..atomic import out_of_space
+
+    out_dir = Path(out_dir)
+    path = out_dir / f"{STAGING_PREFIX}{os.getpid()}-{secrets.token_hex(4)}"
+    try:
+        path.mkdir(parents=True)
+    except OSError as exc:
+        import errno
+
+        from ..errors import OutputError
+
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise out_of_space(path, None, exc) from None
+        raise OutputError(f"cannot create the staging folder {path} ({exc.strerror})") from None
+    return path
+
+
+def publish_staged(staging: Path, out_dir: Path) -> Path:
+    """Move every file of `staging` into `out_dir`, ``results.json`` last, and remove `staging`.
+
+    The old ``results.json`` (if any) is removed first, so at every moment either the folder
+    holds no ``results.json`` or the one that belongs with the tables beside it: its presence
+    means "complete". Renames within one file system need no space.
+    """
+    out_dir = Path(out_dir)
+    (out_dir / RESULTS_FILE).unlink(missing_ok=True)
+    names = sorted(p.name for p in staging.iterdir())
+    for name in [n for n in names if n != RESULTS_FILE] + [n for n in names if n == RESULTS_FILE]:
+        os.replace(staging / name, out_dir / name)
+    staging.rmdir()
+    return out_dir / RESULTS_FILE
+
+
+def discard_staging(out_dir: str | Path) -> None:
+    """Remove staging folders left by failed or killed merges (call while holding the run lock)."""
+    import shutil
+
+    out_dir = Path(out_dir)
+    if out_dir.is_dir():
+        for p in out_dir.glob(STAGING_PREFIX + "*"):
+            if p.is_dir() and not p.is_symlink():
+                shutil.rmtree(p, ignore_errors=True)
+
+
 def read_json_strict(path: str | Path) -> Any:
     """Read JSON, refusing the non-standard ``NaN``/``Infinity`` tokens Python would accept.
 
@@ -71,11 +117,31 @@ def read_json_strict(path: str | Path) -> Any:
 
     try:
         with open(path, encoding="utf-8") as f:
-            return json.load(f, parse_constant=_reject)
+            doc = json.load(f, parse_constant=_reject)
     except FileNotFoundError:
         raise SchemaError(f"{path}: no such file") from None
     except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError is a ValueError
         raise SchemaError(f"{path}: not valid JSON ({exc})") from None
+    except RecursionError:
+        raise SchemaError(f"{path}: JSON nested too deeply (over {MAX_JSON_DEPTH} levels; a results file has about 6)") from None
+    depth = json_depth(doc)
+    if depth > MAX_JSON_DEPTH:
+        raise SchemaError(f"{path}: JSON nested {depth} levels deep, over the limit of {MAX_JSON_DEPTH} (a results file has about 6)")
+    return doc
+
+
+def json_depth(obj: Any) -> int:
+    """Nesting depth of parsed JSON (a scalar is 0, ``[]`` is 1), without recursion."""
+    depth, stack = 0, [(obj, 1)]
+    while stack:
+        o, d = stack.pop()
+        if isinstance(o, dict):
+            depth = max(depth, d)
+            stack.extend((v, d + 1) for v in o.values())
+        elif isinstance(o, list):
+            depth = max(depth, d)
+            stack.extend((v, d + 1) for v in o)
+    return depth
 
 
 def load_results(path: str | Path, *, upgrade: bool = True, validate: bool = False) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from ..errors import ConfigError
 from ..metrics.accumulator import PQStats
 from ..oracles.stratify import FNBreakdown
 from ..results.assemble import bootstrap_meta, per_class_rows, split_masks, summarize, summarize_with_ci
-from ..results.io import write_json_atomic, write_results, write_table_atomic
+from ..results.io import new_staging_dir, publish_staged, write_json_atomic, write_results, write_table_atomic
 from ..suites.suite import Suite
 from .evaluate import SEMANTIC_INFERENCE, ImageResult
 from .manifest import RunSpec, environment
@@ -115,14 +116,21 @@ def merge_results(
         doc["conflict_pq"] = conflict_section(totals, harm_total, categories, views, suite)
     if diagnostics:
         doc["diagnostics"] = {name: d.summarize(diag_total[name], categories, views) for name, d in diagnostics.items()}
+    if overlays:
+        doc["overlays"] = sorted(overlays, key=lambda o: str(o["image_id"]))
+    # every output goes to a staging folder first, then moves in with results.json last (= complete)
+    staging = new_staging_dir(out_dir)
+    try:
         for name, d in diagnostics.items():
             table = d.rows(diag_total[name], categories, views)
             if table:
-                write_table_atomic(out_dir / f"diagnostics_{name}.csv", table)
-    if overlays:
-        doc["overlays"] = sorted(overlays, key=lambda o: str(o["image_id"]))
-    write_json_atomic(out_dir / "timing.json", {"images": len(image_ids), "seconds": seconds})
-    return write_results(out_dir, doc, rows, per_image_rows)
+                write_table_atomic(staging / f"diagnostics_{name}.csv", table)
+        write_json_atomic(staging / "timing.json", {"images": len(image_ids), "seconds": seconds})
+        write_results(staging, doc, rows, per_image_rows)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return publish_staged(staging, out_dir)
 
 
 def _panoptic_oracles(suite: Suite, totals: dict[str, PQStats], per_image: dict[str, list[PQStats]], sem_total: dict[str, Any],

@@ -46,9 +46,12 @@ def colorize(pm: PanopticMap, image: np.ndarray | None = None, alpha: float = 0.
 
 def write_overlays(out_dir: Path, image_id: str, image: np.ndarray | None, gt: PanopticMap, predictions: dict[str, PanopticMap]) -> dict[str, str]:
     """Write ``overlays/<id>__<name>.png`` files; return {name: path relative to out_dir}."""
+    import io
     from urllib.parse import quote
 
     from PIL import Image
+
+    from ..atomic import write_bytes_atomic
 
     folder = out_dir / "overlays"
     folder.mkdir(parents=True, exist_ok=True)
@@ -59,6 +62,8 @@ def write_overlays(out_dir: Path, image_id: str, image: np.ndarray | None, gt: P
     items += [(k, colorize(p, image)) for k, p in predictions.items()]
     for name, arr in items:
         rel = f"overlays/{stem}__{name}.png"
-        Image.fromarray(arr).save(out_dir / rel)
+        buf = io.BytesIO()
+        Image.fromarray(arr).save(buf, format="PNG")
+        write_bytes_atomic(out_dir / rel, buf.getvalue())
         files[name] = rel
     return files

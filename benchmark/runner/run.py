@@ -19,15 +19,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..atomic import remove_leftovers
 from ..data.dataset import PanopticDataset
 from ..errors import ConfigError
 from ..inference.mask2former import InferenceConfig
 from ..oracles.context import SuiteSettings
 from ..pools import worker_pool
 from ..raw.record import RawOutput, validate_raw_output
-from ..results.io import write_json_atomic
+from ..results.io import discard_staging, write_json_atomic
 from ..suites.suite import DEFAULT_SUITE, Suite
 from .evaluate import EvalContext, evaluate_image
+from .lock import RunLock
 from .manifest import RunSpec
 from .merge import merge_results
 from .overlays import write_overlays
@@ -89,12 +91,10 @@ class _Prepared:
 def _prepare(adapter_name: str, adapter_args: dict[str, Any], dataset: PanopticDataset, suite: Suite, options: RunOptions) -> _Prepared:
     from ovbench.adapters import get_adapter
 
-    out_dir = Path(options.out_dir)
     task = dataset_task(dataset)
     if suite.task != task:
         raise ConfigError(f"suite {suite.name!r} scores {suite.task} targets but dataset {dataset.name!r} is {task}; "
                           f"use --suite {DEFAULT_SUITE[task]} (or a suite YAML with 'task: {task}')")
-    out_dir.mkdir(parents=True, exist_ok=True)
     adapter = get_adapter(adapter_name, **adapter_args)
     adapter.setup(dataset.categories)
     info = adapter.info
@@ -113,7 +113,7 @@ def _prepare(adapter_name: str, adapter_args: dict[str, Any], dataset: PanopticD
         taxonomy=views.taxonomy_json(),
         settings={"inference": inference.to_json(), "matching": suite.matching.to_json()},
     )
-    store = ShardStore(out_dir, spec.sha256())
+    store = ShardStore(Path(options.out_dir), spec.sha256())
     ectx = EvalContext(suite, dataset.categories, settings, views.harmonisations, tuple(options.extra_evaluators),
                        build_diagnostics(suite))
     return _Prepared(adapter, info, inference, views, image_ids, spec, store, ectx)
@@ -141,12 +141,66 @@ def build_diagnostics(suite: Suite) -> dict[str, Any]:
 def run_suite(adapter_name: str, adapter_args: dict[str, Any], dataset: PanopticDataset, suite: Suite, options: RunOptions) -> Path | None:
     """Run and (when every image is done) merge. Returns the results path, or None if other
     shards are still missing."""
-    global _JOB
     out_dir = Path(options.out_dir)
     prep = _prepare(adapter_name, adapter_args, dataset, suite, options)
+    created = not out_dir.exists()
+    try:
+        with RunLock(out_dir):
+            _clean_leftovers(out_dir)
+            try:
+                return _run_locked(prep, adapter_name, adapter_args, dataset, suite, options)
+            except BaseException:
+                _remove_if_nothing_done(out_dir, prep.store, created)
+                raise
+    finally:
+        prep.adapter.close()
+        if created and out_dir.is_dir() and not any(out_dir.iterdir()):
+            out_dir.rmdir()
+
+
+def _clean_leftovers(out_dir: Path) -> None:
+    """Temporary files and staging folders of failed or killed writers (we hold the lock: none is alive)."""
+    discard_staging(out_dir)
+    remove_leftovers(out_dir)
+
+
+def _check_same_spec(out_dir: Path, sha: str, store: ShardStore) -> None:
+    """Resuming into a folder whose shards belong to another run spec fails before any work."""
+    import json
+
+    path = out_dir / "run_spec.json"
+    if not path.is_file() or not store.completed():
+        return
+    try:
+        old = json.loads(path.read_text()).get("sha256")
+    except (OSError, ValueError, AttributeError):
+        old = None
+    if old != sha:
+        raise ConfigError(f"{out_dir} holds shards of a different run spec (model, dataset, suite or settings changed;"
+                          f" {path} has sha256 {str(old)[:12]}…, this run {sha[:12]}…): use a fresh --out folder,"
+                          " or --no-resume to discard the old shards")
+
+
+def _remove_if_nothing_done(out_dir: Path, store: ShardStore, created: bool) -> None:
+    """After a failure with no finished image, leave no trace: the run spec and empty folders go."""
+    if store.completed() or (out_dir / "results.json").exists():
+        return
+    if created:
+        (out_dir / "run_spec.json").unlink(missing_ok=True)
+    for d in (store.dir, out_dir / "overlays"):
+        if d.is_dir() and not any(d.iterdir()):
+            d.rmdir()
+
+
+def _run_locked(prep: _Prepared, adapter_name: str, adapter_args: dict[str, Any], dataset: PanopticDataset, suite: Suite,
+                options: RunOptions) -> Path | None:
+    global _JOB
+    out_dir = Path(options.out_dir)
     store = prep.store
     if not options.resume:
         store.clear()
+    else:
+        _check_same_spec(out_dir, prep.spec.sha256(), store)
     write_json_atomic(out_dir / "run_spec.json", {"sha256": prep.spec.sha256(), **prep.spec.to_json()})
     shard_index, num_shards = options.shard
     tr = torchrun_shard()
@@ -162,7 +216,6 @@ def run_suite(adapter_name: str, adapter_args: dict[str, Any], dataset: Panoptic
     try:
         _process_all(todo, len(mine) - len(todo), options, parallel_safe=bool(getattr(prep.adapter, "parallel_safe", False)))
     finally:
-        prep.adapter.close()
         _JOB = None
     if tr is not None:
         _barrier()
@@ -184,7 +237,10 @@ def merge_only(adapter_name: str, adapter_args: dict[str, Any], dataset: Panopti
     if missing:
         raise ConfigError(f"{len(missing)} of {len(prep.image_ids)} images have no shard in {prep.store.dir} (first: {missing[0]!r}); "
                           "finish every --shard first")
-    return merge_views(Path(options.out_dir), prep.store, prep.image_ids, prep.spec, suite, dataset, prep.views, prep.info, prep.inference)
+    out_dir = Path(options.out_dir)
+    with RunLock(out_dir):
+        _clean_leftovers(out_dir)
+        return merge_views(out_dir, prep.store, prep.image_ids, prep.spec, suite, dataset, prep.views, prep.info, prep.inference)
 
 
 def merge_views(out_dir: Path, store: ShardStore, image_ids: list[str], spec: RunSpec, suite: Suite, dataset: PanopticDataset,

@@ -1,10 +1,10 @@
 """Per-image shard files: one JSON per evaluated image, written atomically (temporary file +
-rename), so a killed run loses at most the images in flight and resumes where it stopped."""
+rename), so a killed run loses at most the images in flight and resumes where it stopped. Each
+shard carries its image id and the run spec hash; reading checks both."""
 
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,20 +19,17 @@ class ShardStore:
     """Folder of per-image shards, each tagged with the run spec's hash."""
 
     def __init__(self, out_dir: str | Path, spec_hash: str) -> None:
-        self.dir = Path(out_dir) / SHARD_DIR
-        self.dir.mkdir(parents=True, exist_ok=True)
+        self.dir = Path(out_dir) / SHARD_DIR  # created by the first write
         self.spec_hash = spec_hash
 
     def path(self, image_id: str) -> Path:
         return self.dir / (quote(image_id, safe="") + ".json")
 
     def write(self, image_id: str, record: dict[str, Any]) -> Path:
-        path = self.path(image_id)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        with open(tmp, "w") as f:
-            json.dump({"spec_hash": self.spec_hash, **record}, f, separators=(",", ":"))
-        os.replace(tmp, path)
-        return path
+        from ..atomic import write_text_atomic
+
+        return write_text_atomic(self.path(image_id), json.dumps(
+            {"spec_hash": self.spec_hash, **record, "image_id": image_id}, separators=(",", ":")))
 
     def completed(self) -> set[str]:
         """Image ids with a finished shard (temporary files of killed writers are ignored)."""
@@ -48,8 +45,11 @@ class ShardStore:
         if rec.get("spec_hash") != self.spec_hash:
             raise ConfigError(
                 f"shard {path} was written by a different run spec (model, dataset, suite or settings changed); "
-                "use a fresh --out folder or --no-resume"
+                "use a fresh --out folder, or --no-resume to discard the old shards"
             )
+        if rec.get("image_id") != image_id:
+            raise ConfigError(f"shard {path} holds image {rec.get('image_id')!r}, not {image_id!r} (a shard file was"
+                              " renamed or copied); delete it and re-run to recompute that image")
         return rec
 
     def read_many(self, image_ids: Iterable[str]) -> Iterator[dict[str, Any]]:
@@ -59,5 +59,6 @@ class ShardStore:
     def clear(self) -> None:
         for p in self.dir.glob("*.json"):
             p.unlink()
-        for p in self.dir.glob(".*.tmp"):
-            p.unlink()
+        from ..atomic import remove_leftovers
+
+        remove_leftovers(self.dir)

@@ -32,8 +32,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ..errors import OvbenchError, SchemaError, SubmissionError
 from ..results.io import is_results_file, read_json_strict
 from ..results.migrate import migrate
@@ -72,8 +70,9 @@ def load_standards(path: str | Path | None = None) -> Standards:
     p = Path(path) if path is not None else default_standards_path()
     if not p.is_file():
         raise SubmissionError(f"standards file {p} does not exist (the leaderboard's accepted datasets and suites)")
-    with open(p, encoding="utf-8") as f:
-        data = yaml.safe_load(f)
+    from ..yamlsafe import load_yaml_file
+
+    data = load_yaml_file(p, SubmissionError)
     if not isinstance(data, Mapping) or data.get("schema") != "ovbench-standards/1":
         raise SubmissionError(f"{p}: expected a mapping with 'schema: ovbench-standards/1'")
     limits = {**DEFAULT_LIMITS, **(data.get("limits") or {})}
@@ -228,6 +227,8 @@ def standard_problems(doc: Mapping[str, Any], standards: Standards) -> list[str]
 
 def results_doc_problems(path: Path, standards: Standards) -> tuple[dict[str, Any] | None, list[str]]:
     """Load one results file and apply rules 1-2. Returns (document or None, problems)."""
+    if path.is_symlink() or any(p.is_symlink() for p in path.parents if RESULTS_DIR.name in p.parts):
+        return None, ["is (or lies under) a symbolic link: submissions must be regular files inside the repository"]
     size = path.stat().st_size
     limit = standards.limits["max_results_bytes"]
     if size > limit:
@@ -258,12 +259,16 @@ def folder_bytes(folder: Path) -> int:
 
 
 def read_manifest(path: Path) -> tuple[dict[str, Any] | None, list[str]]:
-    """Parse and validate a ``submission.yaml`` (``yaml.safe_load``: no object construction)."""
+    """Parse and validate a ``submission.yaml`` (safe loader: no object construction; size cap, no
+    aliases: :mod:`ovbench.yamlsafe`)."""
+    from ..yamlsafe import MAX_MANIFEST_BYTES, load_yaml_file
+
+    if path.is_symlink():
+        return None, ["is a symbolic link: submissions must be regular files"]
     try:
-        with open(path, encoding="utf-8") as f:
-            data = yaml.safe_load(f)
-    except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
-        return None, [f"cannot read the manifest: {exc}"]
+        data = load_yaml_file(path, SubmissionError, max_bytes=MAX_MANIFEST_BYTES)
+    except SubmissionError as exc:
+        return None, [f"cannot read the manifest: {str(exc).removeprefix(f'{path}: ')}"]
     problems = manifest_problems(data)
     if problems:
         return None, problems

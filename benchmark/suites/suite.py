@@ -13,8 +13,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ..errors import ConfigError
 from ..oracles.matching import MatchingConfig
 
@@ -81,8 +79,9 @@ def load_suite(name_or_path: str | Path = "standard") -> Suite:
             raise ConfigError(f"unknown suite {str(name_or_path)!r}; shipped suites: {', '.join(names)}")
     if not path.is_file():
         raise ConfigError(f"suite file {path} does not exist")
-    with open(path) as f:
-        cfg = yaml.safe_load(f)
+    from ..yamlsafe import load_yaml_file
+
+    cfg = load_yaml_file(path, ConfigError)
     return parse_suite(cfg, source=str(path))
 
 

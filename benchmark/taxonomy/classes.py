@@ -6,8 +6,6 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
-import yaml
-
 from ..data.categories import Category, CategorySet
 from ..errors import TaxonomyError
 
@@ -29,8 +27,9 @@ def load_class_list(name: str) -> CategorySet:
 
 def load_class_list_file(path: str | Path) -> CategorySet:
     path = Path(path)
-    with open(path) as f:
-        data = yaml.safe_load(f)
+    from ..yamlsafe import load_yaml_file
+
+    data = load_yaml_file(path, TaxonomyError)
     if not isinstance(data, dict) or "classes" not in data:
         raise TaxonomyError(f"{path}: expected a mapping with a 'classes' list")
     cats = []
@@ -39,6 +38,12 @@ def load_class_list_file(path: str | Path) -> CategorySet:
             cats.append(Category(int(c["id"]), str(c["name"]), bool(c["isthing"]), tuple(str(s) for s in c.get("synonyms", ()))))
         except (KeyError, TypeError, ValueError) as exc:
             raise TaxonomyError(f"{path}: class #{i} is malformed ({exc!r})") from exc
+    first: dict[str, int] = {}
+    for c in cats:
+        key = c.name.strip().lower()
+        if key in first:
+            raise TaxonomyError(f"{path}: duplicate class name {c.name!r} (classes {first[key]} and {c.id})")
+        first[key] = c.id
     cs = CategorySet(tuple(cats))
     if "num_classes" in data and len(cs) != int(data["num_classes"]):
         raise TaxonomyError(f"{path}: num_classes says {data['num_classes']} but {len(cs)} classes are listed")

@@ -107,6 +107,7 @@ def parse_class_list(doc: Any, file: str | None) -> DatasetSpec:
     classes = _list(_require(doc, "classes", "class list", file=file), "classes", doc, "classes", file=file)
     nodes: list[Node] = []
     seen: dict[int, Any] = {}
+    names: dict[str, Any] = {}
     for i, c in enumerate(classes):
         c = _mapping(c, f"class #{i}", file=file, index=i)
         extra = {k: v for k, v in c.items() if k not in CLASS_FIELDS}
@@ -119,6 +120,11 @@ def parse_class_list(doc: Any, file: str | None) -> DatasetSpec:
         cname = _require(c, "name", f"class {cid}", file=file, index=i)
         if not isinstance(cname, str) or not cname.strip():
             raise _err(c, f"class {cid}: name must be a non-empty string", "name", file=file, index=i)
+        norm = cname.strip().lower()
+        if norm in names:
+            raise _err(c, f"class {cid}: duplicate class name {cname!r} (first at {where(names[norm], file=file)})", "name",
+                       file=file, index=i)
+        names[norm] = c
         isthing = c.get("isthing")
         if not isinstance(isthing, bool):
             raise _err(c, f"class {cid} ({cname!r}): isthing must be true or false, got {isthing!r}", "isthing", file=file, index=i)

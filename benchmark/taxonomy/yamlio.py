@@ -100,13 +100,9 @@ def read_yaml_text(text: str, file: str | None = None) -> Any:
 
 def read_yaml(path: str | Path) -> tuple[Any, bytes]:
     """Read a YAML file -> (data with :class:`Located` mappings, raw bytes)."""
+    from ..yamlsafe import check_yaml_text, read_limited
+
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise TaxonomyError(f"{path}: cannot read ({exc.strerror})") from exc
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise TaxonomyError(f"{path}: not UTF-8 text") from exc
-    return read_yaml_text(text, str(path)), raw
+    text = read_limited(path, TaxonomyError)
+    check_yaml_text(text, str(path), TaxonomyError)
+    return read_yaml_text(text, str(path)), text.encode("utf-8")

@@ -16,6 +16,7 @@ from ovbench.cli import main
 from ovbench.errors import ConfigError, OvbenchError
 from ovbench.leaderboard.build import BuildError, build_site
 from ovbench.leaderboard.config import load_columns, load_reference
+from ovbench.submit.check import load_standards
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "results"
 GOOD = FIX / "good"
@@ -268,7 +269,11 @@ def test_paper_numbers_next_to_results_on_the_papers_dataset(tmp_path):
     doc["model"].update(name="FC-CLIP", release_date=None)
     del doc["diagnostics"]  # rendered in test_leaderboard_diagnostics.py; not needed here
     path.write_text(json.dumps(doc))
-    report = build_site(path, tmp_path / "s", policies=[])
+    # the paper's points appear only when the annotation hash is ADE20K val's published hash
+    std = yaml.safe_load(Path(load_standards().source).read_text())
+    std["datasets"]["ade20k_panoptic_val"]["annotation_sha256"] = doc["dataset"]["annotation_sha256"]
+    (tmp_path / "standards.yaml").write_text(yaml.safe_dump(std))
+    report = build_site(path, tmp_path / "s", policies=[], standards=tmp_path / "standards.yaml")
     index = (tmp_path / "s" / "index.html").read_text()
     assert "Not in the PQ-over-time plot (no model.release_date): FC-CLIP." in index
     svg = (tmp_path / "s" / "plots" / "pq_over_time_1.svg").read_text()

@@ -156,6 +156,7 @@ def variants(doc, tmp_path_factory) -> Path:
 
     def put(adapter: str, d: dict) -> None:
         d["model"]["adapter"] = adapter
+        d["model"]["name"] = f"variant {adapter}"  # one model three times would be refused as duplicates
         (root / "results" / adapter).mkdir(parents=True)
         (root / "results" / adapter / "results.json").write_text(json.dumps(d))
 
