@@ -260,3 +260,26 @@ if HAVE_NUMBA:
                 row = probs[base + i]
                 for j in range(K):
                     row[col0 + j] = buf[j, i]
+
+
+# ---- fusion counts (steps 2-3 of panoptic inference) --------------------------------------------
+if HAVE_NUMBA:
+
+    @njit(cache=True, nogil=True, boundscheck=False)
+    def owner_areas(owner, owner_prob, area, seg_area):  # type: ignore[no-untyped-def]
+        """area[k] += #(owner == k); seg_area[k] += #(owner == k and owner_prob >= 0.5)."""
+        half = np.float32(0.5)
+        for i in range(owner.shape[0]):
+            k = owner[i]
+            area[k] += 1
+            if owner_prob[i] >= half:
+                seg_area[k] += 1
+
+    @njit(cache=True, nogil=True, boundscheck=False)
+    def paint_ids(owner, owner_prob, lut, ids, counts):  # type: ignore[no-untyped-def]
+        """ids[i] = lut[owner[i]] where owner_prob[i] >= 0.5, else 0; counts[id] += 1."""
+        half = np.float32(0.5)
+        for i in range(owner.shape[0]):
+            v = lut[owner[i]] if owner_prob[i] >= half else 0
+            ids[i] = v
+            counts[v] += 1
