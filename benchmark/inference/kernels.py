@@ -10,6 +10,16 @@ import numpy as np
 
 from ..numba_support import HAVE_NUMBA, njit
 
+# constants of the float32 sigmoid (ovbench.inference.resize.sigmoid32; cephes' expf), here so
+# that numba's on-disk cache is invalidated when they change
+LOG2E = np.float32(1.44269504088896341)
+LN2_C1 = np.float32(0.693359375)  # 355/512: n * LN2_C1 is exact
+LN2_C2 = np.float32(-2.12194440e-4)
+EXP_P = tuple(np.float32(c) for c in (1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1,
+                                      5.0000001201e-1))
+V_MAX = np.float32(104.0)
+N_MIN_NORMAL = -126
+
 if HAVE_NUMBA:
 
     @njit(cache=True, nogil=True)
@@ -128,8 +138,6 @@ if HAVE_NUMBA:
 
 # ---- resize + sigmoid (the fixed operation sequence of ovbench.inference.resize) -----------------
 if HAVE_NUMBA:
-    from .resize import EXP_P, LN2_C1, LN2_C2, LOG2E, N_MIN_NORMAL, V_MAX
-
     _P0, _P1, _P2, _P3, _P4, _P5 = EXP_P
     _ONE = np.float32(1.0)
     _HALF = np.float32(0.5)

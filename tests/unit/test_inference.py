@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from ovbench.inference.mask2former import panoptic_inference
 from ovbench.inference import kernels
+from ovbench.inference.mask2former import panoptic_inference
 from ovbench.inference.resize import bilinear_matrix, resize_masks, resize_masks_pixel_major, sigmoid32
 from ovbench.inference.scores import class_scores
 from ovbench.raw.record import MaskGeometry
