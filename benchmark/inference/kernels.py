@@ -10,6 +10,16 @@ import numpy as np
 
 from ..numba_support import HAVE_NUMBA, njit
 
+# constants of the float32 sigmoid (ovbench.inference.resize.sigmoid32; cephes' expf), here so
+# that numba's on-disk cache is invalidated when they change
+LOG2E = np.float32(1.44269504088896341)
+LN2_C1 = np.float32(0.693359375)  # 355/512: n * LN2_C1 is exact
+LN2_C2 = np.float32(-2.12194440e-4)
+EXP_P = tuple(np.float32(c) for c in (1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1,
+                                      5.0000001201e-1))
+V_MAX = np.float32(104.0)
+N_MIN_NORMAL = -126
+
 if HAVE_NUMBA:
 
     @njit(cache=True, nogil=True)
@@ -128,8 +138,6 @@ if HAVE_NUMBA:
 
 # ---- resize + sigmoid (the fixed operation sequence of ovbench.inference.resize) -----------------
 if HAVE_NUMBA:
-    from .resize import EXP_P, LN2_C1, LN2_C2, LOG2E, N_MIN_NORMAL, V_MAX
-
     _P0, _P1, _P2, _P3, _P4, _P5 = EXP_P
     _ONE = np.float32(1.0)
     _HALF = np.float32(0.5)
@@ -260,3 +268,26 @@ if HAVE_NUMBA:
                 row = probs[base + i]
                 for j in range(K):
                     row[col0 + j] = buf[j, i]
+
+
+# ---- fusion counts (steps 2-3 of panoptic inference) --------------------------------------------
+if HAVE_NUMBA:
+
+    @njit(cache=True, nogil=True, boundscheck=False)
+    def owner_areas(owner, owner_prob, area, seg_area):  # type: ignore[no-untyped-def]
+        """area[k] += #(owner == k); seg_area[k] += #(owner == k and owner_prob >= 0.5)."""
+        half = np.float32(0.5)
+        for i in range(owner.shape[0]):
+            k = owner[i]
+            area[k] += 1
+            if owner_prob[i] >= half:
+                seg_area[k] += 1
+
+    @njit(cache=True, nogil=True, boundscheck=False)
+    def paint_ids(owner, owner_prob, lut, ids, counts):  # type: ignore[no-untyped-def]
+        """ids[i] = lut[owner[i]] where owner_prob[i] >= 0.5, else 0; counts[id] += 1."""
+        half = np.float32(0.5)
+        for i in range(owner.shape[0]):
+            v = lut[owner[i]] if owner_prob[i] >= half else 0
+            ids[i] = v
+            counts[v] += 1

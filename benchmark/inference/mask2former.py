@@ -91,11 +91,19 @@ def fuse_segments(
     overlap_threshold: float,
 ) -> PanopticResult:
     """Steps 2-3 of panoptic inference, given each pixel's argmax candidate and its probability."""
+    from . import kernels
+
     H, W = shape
     Q = len(labels)
-    inside = owner_prob >= 0.5
-    area = np.bincount(owner, minlength=Q)
-    seg_area = np.bincount(owner[inside], minlength=Q)
+    fast = kernels.HAVE_NUMBA and owner.dtype == np.int64 and owner_prob.dtype == np.float32
+    if fast:
+        area = np.zeros(Q, dtype=np.int64)
+        seg_area = np.zeros(Q, dtype=np.int64)
+        kernels.owner_areas(owner, owner_prob, area, seg_area)
+    else:
+        inside = owner_prob >= 0.5
+        area = np.bincount(owner, minlength=Q)
+        seg_area = np.bincount(owner[inside], minlength=Q)
     lut = np.zeros(Q, dtype=np.int32)
     segments: list[SegmentInfo] = []
     seg_queries: list[list[int]] = []
@@ -118,8 +126,14 @@ def fuse_segments(
         lut[k] = next_id
         segments.append(SegmentInfo(next_id, int(category_ids[c]), False, 0))
         seg_queries.append([int(queries[k])])
-    ids = np.where(inside, lut[owner], 0).astype(np.int32).reshape(H, W)
-    counts = np.bincount(ids.reshape(-1), minlength=next_id + 1)
+    if fast:
+        flat = np.empty(H * W, dtype=np.int32)
+        counts = np.zeros(next_id + 1, dtype=np.int64)
+        kernels.paint_ids(owner, owner_prob, lut, flat, counts)
+        ids = flat.reshape(H, W)
+    else:
+        ids = np.where(inside, lut[owner], 0).astype(np.int32).reshape(H, W)
+        counts = np.bincount(ids.reshape(-1), minlength=next_id + 1)
     segments = [SegmentInfo(sg.id, sg.category_id, False, int(counts[sg.id])) for sg in segments]
     return PanopticResult(PanopticMap(ids, tuple(segments)), tuple(tuple(q) for q in seg_queries))
 

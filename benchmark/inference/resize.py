@@ -32,6 +32,14 @@ from functools import lru_cache
 import numpy as np
 
 from ..raw.record import MaskGeometry
+from .kernels import (  # the sigmoid's constants live with the kernels (numba cache)
+    EXP_P,
+    LN2_C1,
+    LN2_C2,
+    LOG2E,
+    N_MIN_NORMAL,
+    V_MAX,
+)
 
 
 def bilinear_matrix(in_size: int, out_size: int) -> np.ndarray:
@@ -123,12 +131,6 @@ def resize_taps(mask_hw: tuple[int, int], geometry: MaskGeometry) -> tuple[AxisT
 # in two factors so that subnormal results round once per factor), |v| clamped at 104 (beyond it
 # u rounds to 0 anyway). About 1 ulp from the float64 sigmoid.
 F32 = np.float32
-LOG2E = F32(1.44269504088896341)
-LN2_C1 = F32(0.693359375)  # 355/512: n * LN2_C1 is exact
-LN2_C2 = F32(-2.12194440e-4)
-EXP_P = tuple(F32(c) for c in (1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1))
-V_MAX = F32(104.0)
-N_MIN_NORMAL = -126
 
 
 def _pow2_bits(n: np.ndarray) -> np.ndarray:

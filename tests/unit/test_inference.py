@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from ovbench.inference.mask2former import panoptic_inference
 from ovbench.inference import kernels
+from ovbench.inference.mask2former import panoptic_inference
 from ovbench.inference.resize import bilinear_matrix, resize_masks, resize_masks_pixel_major, sigmoid32
 from ovbench.inference.scores import class_scores
 from ovbench.raw.record import MaskGeometry
@@ -201,3 +201,24 @@ def test_compiled_argmax_equals_numpy_argmax():
         fast = argmax_owner(probs, scores, cols, compiled=True)
         ref = argmax_owner(probs, scores, cols, compiled=False)
         assert np.array_equal(fast[0], ref[0]) and np.array_equal(fast[1], ref[1]), trial
+
+
+@pytest.mark.skipif(not kernels.HAVE_NUMBA, reason="numba is not installed")
+def test_compiled_fusion_counts_equal_numpy(monkeypatch):
+    from ovbench.inference.mask2former import fuse_segments
+
+    rng = np.random.default_rng(9)
+    for trial in range(10):
+        Q, H, W = int(rng.integers(1, 8)), 13, 17
+        owner = rng.integers(0, Q, size=H * W).astype(np.int64)
+        prob = rng.random(H * W).astype(np.float32)
+        prob[rng.random(H * W) < 0.1] = 0.5  # exactly at the threshold
+        positive = rng.integers(0, H * W // Q + 5, size=Q)
+        labels = rng.integers(0, 3, size=Q)
+        args = (owner, prob, positive, labels, np.arange(Q) * 2, np.array([10, 20, 30]), np.array([True, False, True]), (H, W), 0.6)
+        fast = fuse_segments(*args)
+        monkeypatch.setattr(kernels, "HAVE_NUMBA", False)
+        ref = fuse_segments(*args)
+        monkeypatch.undo()
+        assert np.array_equal(fast.pred.ids, ref.pred.ids) and fast.pred.segments == ref.pred.segments, trial
+        assert fast.segment_queries == ref.segment_queries
