@@ -64,6 +64,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OvbenchError as exc:
         print(f"ovbench {args.command}: error: {exc}", file=sys.stderr)
         return 1
+    except OSError as exc:
+        import errno
+
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        where = f" writing {exc.filename}" if exc.filename else ""
+        print(f"ovbench {args.command}: error: no space left on the device{where}: free some space and run again", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"ovbench {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -33,11 +33,11 @@ diagnostics:
 
 @pytest.fixture(scope="session")
 def tiny_root(tmp_path_factory) -> Path:
-    """Three synthetic ADE20K-layout images of 48 x 64 pixels."""
+    """Three synthetic ADE20K-layout images of 96 x 128 pixels (smaller ones trip the pool diagnostic)."""
     from ovbench.data.synthetic import generate_dataset
 
     root = tmp_path_factory.mktemp("tiny")
-    generate_dataset(root, 3, seed=5, height=48, width=64, workers=1, min_segments=3, max_segments=6)
+    generate_dataset(root, 3, seed=5, height=96, width=128, workers=1, min_segments=3, max_segments=6)
     return root
 
 

@@ -72,6 +72,10 @@ GT_CASES = [
     ("gt_json_garbage", "gt_json", lambda f: f["gt_json"].write_text("{oops"), "not valid JSON"),
     ("gt_no_image_entry", "gt_json", lambda f: edit_json(f["gt_json"], lambda d: d["images"].pop(1)),
      "has no entry in 'images'"),
+    ("gt_category_id_float", "gt_json", lambda f: edit_json(f["gt_json"], lambda d: seg2(d)[0].update(category_id=1.5)),
+     "category_id must be an integer, got 1.5"),
+    ("gt_file_name_leaves_folder", "gt_json", lambda f: edit_json(f["gt_json"], lambda d: d["annotations"][1].update(
+        file_name="../pred/img2.png")), "must be a path inside the folder"),
 ]
 
 PRED_CASES = [
@@ -95,6 +99,10 @@ PRED_CASES = [
      "has no 'annotations' list"),
     ("pred_malformed_segment", "pred_json", lambda f: edit_json(f["pred_json"], lambda d: seg2(d)[0].pop("category_id")),
      "malformed segment"),
+    ("pred_category_id_float", "pred_json", lambda f: edit_json(f["pred_json"], lambda d: seg2(d)[0].update(category_id=1.5)),
+     "category_id must be an integer, got 1.5"),
+    ("pred_file_name_absolute", "pred_json", lambda f: edit_json(f["pred_json"], lambda d: d["annotations"][1].update(
+        file_name=str(f["gt_png"]))), "must be a path inside the folder"),
 ]
 
 
