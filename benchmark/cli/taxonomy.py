@@ -18,8 +18,9 @@ PROTOCOL_CHOICES = ("fcclip_string", "graph_same", "graph_covered", "graph_any")
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "taxonomy",
-        help="Query, export and check the COCO <-> ADE20K taxonomy graph.",
-        description="Query, export and check the COCO <-> ADE20K taxonomy graph (taxonomies/*.yaml). See docs/taxonomy.md.",
+        help="Query, export and check the taxonomy graph (COCO <-> every suite target).",
+        description="Query, export and check the taxonomy graph: COCO-133 <-> ADE20K-150/-847, Cityscapes, Mapillary Vistas, "
+        "Pascal Context-59/-459, Pascal VOC-20/-21 (taxonomies/*.yaml). See docs/taxonomy.md.",
     )
     p.set_defaults(func=run, taxonomy_command=None)
     tsub = p.add_subparsers(dest="taxonomy_command", metavar="ACTION")
@@ -33,6 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     s = tsub.add_parser("show", help="relations, policies and seen/unseen status of a class", description="Show a class: relations, policies, seen/unseen under each protocol.")
     s.add_argument("cls", metavar="CLASS", help="class name (pillow, 'signboard'), key (ade:57) or prompt synonym")
     s.add_argument("--format", choices=("text", "json"), default="text")
+    s.add_argument("--target", default=None, help="only classes of this class list or dataset (e.g. pascal_ctx_59 or pascal_ctx_59_sem_seg_val)")
     common(s, pair=False)
     s.set_defaults(func=cmd_show)
 
@@ -93,9 +95,13 @@ def _edge_dict(e: Any, g: Any) -> dict[str, Any]:
 
 def cmd_show(args: argparse.Namespace) -> int:
     g = _graph(args.files)
-    nodes = g.resolve(args.cls)
+    target = _class_list_name(args.target) if getattr(args, "target", None) else None
+    if target is not None:
+        g.dataset(target)  # unknown names: a TaxonomyError listing the loaded ones
+    nodes = g.resolve(args.cls, target)
     if not nodes:
-        raise OvbenchError(f"no class matches {args.cls!r} (try a key such as ade:57, or `ovbench taxonomy seen`)")
+        where = f" in {target}" if target else ""
+        raise OvbenchError(f"no class matches {args.cls!r}{where} (try a key such as ade:57, or `ovbench taxonomy seen`)")
     report = []
     for n in nodes:
         item: dict[str, Any] = {

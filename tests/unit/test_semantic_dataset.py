@@ -180,3 +180,16 @@ def test_records_and_hash(voc_root):
     assert get_dataset("pascal_voc_21_sem_seg_val", voc_root).annotation_sha256 != h1
     with pytest.raises(DatasetError, match="no image with id 'nope'"):
         ds.record("nope")
+
+
+def test_wrong_label_extension_is_named(tmp_path):
+    _png(tmp_path / "pascal_ctx_d2/annotations_ctx459/validation/2008_000001.png", np.zeros((2, 2), np.uint8))
+    with pytest.raises(DatasetError, match=r"holds no \.tif label files \(found \.png\)"):
+        get_dataset("pascal_ctx_459_sem_seg_val", tmp_path).image_ids()
+
+
+def test_unknown_image_layout_is_rejected(tmp_path):  # Cityscapes city folders are covered by test_generate_suite
+    from ovbench.data.dataset import PanopticDataset
+
+    with pytest.raises(DatasetError, match="unknown image_layout 'nested'"):
+        PanopticDataset("x", tmp_path / "a.json", tmp_path, image_layout="nested")

@@ -198,3 +198,29 @@ def test_cli_show_answers_for_any_target_class(capsys, key):
     assert main(["taxonomy", "show", key]) == 0
     out = capsys.readouterr().out
     assert out.startswith(key) and "vs coco_panoptic_133:" in out
+
+
+def test_cli_show_restricted_to_one_target(capsys):
+    from ovbench.cli import main
+
+    assert main(["taxonomy", "show", "light", "--target", "pascal_ctx_59_sem_seg_val"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("pc59:32  'light'") and "pc59-light" in out and "ade:82" not in out
+    assert main(["taxonomy", "show", "bedclothes", "--target", "nope"]) != 0
+    assert "unknown taxonomy 'nope'" in capsys.readouterr().err
+
+
+def test_a847_pillow_cushion_harmonisation_merges_regions(g):
+    import numpy as np
+
+    from ovbench.data.panoptic_format import PanopticMap, SegmentInfo
+    from ovbench.taxonomy import harmonise_map
+
+    h = g.harmonisations("ade20k_847")["pillow_cushion"]
+    assert h.label_map[40] == h.label_map[56] == 56 and h.label_map[0] == 0
+    ids = np.array([[1, 1, 57], [41, 41, 57]], dtype=np.int32)  # wall, pillow (56 + 1), cushion (40 + 1) regions
+    pm = PanopticMap(ids, (SegmentInfo(1, 0, False, 2), SegmentInfo(57, 56, False, 2), SegmentInfo(41, 40, False, 2)))
+    out = harmonise_map(pm, h, g.classes("ade20k_847"))
+    by_cat = {s.category_id: s.area for s in out.segments}
+    assert by_cat == {0: 2, 56: 4}  # one stuff region for pillow + cushion, areas summed
+    assert g.harmonisations("pascal_ctx_459")["bed_bedclothes"].label_map[18] == 17  # bedclothes -> bed
