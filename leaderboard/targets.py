@@ -215,7 +215,12 @@ def semantic_model_context(d: Mapping[str, Any], columns: Columns) -> dict[str, 
                            "conflict": yes[r.get("conflict")], "iou": metric_cell(columns, "iou", r["iou"]),
                            "acc": metric_cell(columns, "acc", r["acc"]), "gt_pixels": r["gt_pixels"],
                            "tp": f.get("tp", "—"), "fn_seg": f.get("fn_seg", "—"), "fn_cls": f.get("fn_cls", "—")})
+    harm_names = sorted({n for o in d["oracles"].values() for n in (o.get("miou_harmonised") or {})})
+    harmonised = [{"display": columns.oracle(k)["display"],
+                   "cells": [metric_cell(columns, "miou", (d["oracles"][k].get("miou_harmonised") or {}).get(n)) for n in harm_names]}
+                  for k in columns.oracles if k in d["oracles"]]
     return {"split_headers": [{"label": columns.split(s)["display"], "title": columns.split(s)["description"]} for s in split_keys],
+            "harm_names": harm_names, "harmonised": harmonised if harm_names else [],
             "oracle_rows": oracle_rows, "class_rows": class_rows, "per_class_oracle": columns.oracle(head)["display"],
             "has_fn_breakdown": bool(fn)}
 

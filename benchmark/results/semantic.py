@@ -108,3 +108,29 @@ def semantic_consistency_problems(doc: Mapping[str, Any], tol: float = 1e-9) -> 
             if len(vals) != st["n"]:
                 problems.append(f"$.oracles.{key}.miou_splits.{split}.n: {st['n']} but {len(vals)} classes with GT pixels in per_class_semantic")
     return problems
+
+
+def harmonise_confusion(stats: SemanticStats, categories: CategorySet, harmonisation: Any) -> SemanticStats:
+    """The confusion counts under a harmonised label map (``ovbench.taxonomy.Harmonisation``):
+    rows and columns of classes merged into one harmonised class are summed (GT and prediction
+    alike), so mIoU no longer penalises confusions inside a merged group. Exact integer counts;
+    the VOID row / ignore column stay where they are. Shape [J+1, J+1], J = harmonised classes."""
+    hcats = harmonisation.categories
+    J = len(hcats)
+    to = np.empty(len(categories) + 1, dtype=np.int64)
+    for k, c in enumerate(categories):
+        to[k] = hcats.index_of(int(harmonisation.label_map[int(c.id)]))
+    to[len(categories)] = J
+    out = SemanticStats.zeros(J)
+    rows, cols = np.nonzero(stats.conf)
+    np.add.at(out.conf, (to[rows], to[cols]), stats.conf[rows, cols])
+    return out
+
+
+def harmonised_mious(stats: SemanticStats, categories: CategorySet, harmonisations: Mapping[str, Any]) -> dict[str, float | None]:
+    """{harmonisation name: mIoU over its classes with GT pixels} (None when no class has any)."""
+    out: dict[str, float | None] = {}
+    for name, h in sorted(harmonisations.items()):
+        r = harmonise_confusion(stats, categories, h).compute()
+        out[name] = r.as_dict()["miou"] if r.n else None
+    return out

@@ -85,7 +85,7 @@ def merge_results(
     if dataset.get("task") == "semantic":  # mIoU only: no PQ splits, no PQ per-class rows
         from .semantic import semantic_oracles
 
-        oracles, sem_rows = semantic_oracles(suite, sem_total, categories, seen, conflict)
+        oracles, sem_rows = semantic_oracles(suite, sem_total, categories, seen, conflict, views.harmonisations)
         rows: list[dict[str, Any]] = []
     else:
         oracles, rows = _panoptic_oracles(suite, totals, per_image, sem_total, categories, views, image_ids, seen, conflict)

@@ -100,7 +100,8 @@ def _prepare(adapter_name: str, adapter_args: dict[str, Any], dataset: PanopticD
     info = adapter.info
     inference = options.inference or info.inference
     settings = SuiteSettings(inference=inference, matching=suite.matching)
-    views = resolve_views(dataset.categories, suite.source_taxonomy, suite.seen_protocol, harmonise=bool(suite.conflict_oracles))
+    harmonise = bool(suite.conflict_oracles) or suite.task == "semantic"  # semantic: harmonised mIoU at merge time
+    views = resolve_views(dataset.categories, suite.source_taxonomy, suite.seen_protocol, harmonise=harmonise)
     image_ids = dataset.image_ids()
     if options.limit is not None:
         image_ids = image_ids[: options.limit]

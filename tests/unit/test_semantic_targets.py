@@ -196,3 +196,43 @@ def test_real_semantic_reader_runs_the_semantic_suite(name, tmp_path):
     assert [r["gt_pixels"] for r in rows] == counts.tolist()
     assert doc["dataset"]["task"] == "semantic" and doc["dataset"]["num_classes"] == K
     assert doc["taxonomy"]["num_seen"] is not None
+
+
+def test_harmonised_confusion_by_hand():
+    """Classes a (1) and b (2) merged into ab (10); c (3) kept. conf[pred, gt]: a->b confusions
+    become TPs of ab; the ignore column and the no-prediction row stay apart."""
+    from types import SimpleNamespace
+
+    from ovbench.metrics.semantic import SemanticStats
+    from ovbench.results.semantic import harmonise_confusion, harmonised_mious
+
+    cats = CategorySet((Category(1, "a", False), Category(2, "b", False), Category(3, "c", False)))
+    s = SemanticStats.zeros(3)
+    s.conf[0, 0] = 5   # a as a
+    s.conf[0, 1] = 7   # b predicted a
+    s.conf[2, 2] = 4   # c as c
+    s.conf[1, 2] = 4   # c predicted b
+    s.conf[3, 0] = 1   # a left unpredicted
+    s.conf[2, 3] = 9   # c predicted on ignore pixels
+    h = SimpleNamespace(categories=CategorySet((Category(10, "ab", False), Category(3, "c", False))), label_map={1: 10, 2: 10, 3: 3})
+    m = harmonise_confusion(s, cats, h).conf
+    assert m.tolist() == [[12, 4, 0], [0, 4, 9], [1, 0, 0]]
+    # ab: tp 12, gt 13, pred 16 -> 12/17; c: tp 4, gt 8, pred 4 -> 0.5
+    assert harmonised_mious(s, cats, {"h": h}) == {"h": pytest.approx((12 / 17 + 0.5) / 2)}
+    # before merging: a 5/(6+12-5), b 0/(7+4-0), c 4/8
+    assert s.compute().miou == pytest.approx((5 / 13 + 0 + 0.5) / 3)
+
+
+def test_semantic_run_reports_harmonised_miou(tmp_path):
+    from ovbench.data.synthetic_suite import generate_named
+    from ovbench.taxonomy import load_graph
+
+    generate_named("ade20k_full_sem_seg_val", tmp_path / "d", 2, seed=1, height=96, width=128, workers=1, write_images=False)
+    ds = get_dataset("ade20k_full_sem_seg_val", root=tmp_path / "d")
+    doc = load_results(run_suite("simulated", {"num_queries": 40}, ds, load_suite("semantic"), RunOptions(tmp_path / "run", progress=False)))
+    validate_results(doc)
+    names = sorted(load_graph().harmonisations(target="ade20k_847", source="coco_panoptic_133"))
+    assert names
+    for o in doc["oracles"].values():
+        assert sorted(o["miou_harmonised"]) == names
+        assert all(v is None or 0.0 <= v <= 1.0 for v in o["miou_harmonised"].values())
