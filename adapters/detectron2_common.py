@@ -36,10 +36,14 @@ DETECTRON2_HINT = (
 
 
 def import_or_explain(module: str, hint: str) -> Any:
+    """Import `module`; a missing one is MissingDependency, any other failure (a detectron2 built
+    against another torch, say) one ConfigError line."""
     try:
         return importlib.import_module(module)
     except ImportError as exc:
-        raise MissingDependency(f"{module!r} could not be imported ({exc}); {hint}") from exc
+        raise MissingDependency(f"{module!r} could not be imported ({_one_line(exc)}); {hint}") from exc
+    except Exception as exc:  # noqa: BLE001 - third-party import code can raise anything
+        raise ConfigError(f"importing {module!r} failed: {type(exc).__name__}: {_one_line(exc)}; {hint}") from exc
 
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:

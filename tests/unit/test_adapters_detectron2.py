@@ -207,3 +207,15 @@ def test_maftplus_raw_outputs_carry_no_pre_ensemble_logits():
 
     assert Detectron2MaskTransformer.pre_ensemble_logits and FCCLIPAdapter.pre_ensemble_logits
     assert not MAFTPlusAdapter.pre_ensemble_logits and "CLIP posteriors alone" in MAFTPlusAdapter.base_info.notes
+
+
+def test_any_failure_importing_detectron2_itself_is_one_line(tmp_path, monkeypatch):
+    from ovbench.adapters.detectron2_common import import_or_explain
+
+    (tmp_path / "broken_d2_xyz.py").write_text("raise OSError('undefined symbol: _ZN3c10 (built against another torch)')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(ConfigError) as e:
+        import_or_explain("broken_d2_xyz", "rebuild it")
+    assert "\n" not in str(e.value) and "OSError: undefined symbol" in str(e.value) and "rebuild it" in str(e.value)
+    with pytest.raises(MissingDependency, match="no_such_module_xyz"):
+        import_or_explain("no_such_module_xyz", "install it")
