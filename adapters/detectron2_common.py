@@ -36,10 +36,14 @@ DETECTRON2_HINT = (
 
 
 def import_or_explain(module: str, hint: str) -> Any:
+    """Import `module`; a missing one is MissingDependency, any other failure (a detectron2 built
+    against another torch, say) one ConfigError line."""
     try:
         return importlib.import_module(module)
     except ImportError as exc:
-        raise MissingDependency(f"{module!r} could not be imported ({exc}); {hint}") from exc
+        raise MissingDependency(f"{module!r} could not be imported ({_one_line(exc)}); {hint}") from exc
+    except Exception as exc:  # noqa: BLE001 - third-party import code can raise anything
+        raise ConfigError(f"importing {module!r} failed: {type(exc).__name__}: {_one_line(exc)}; {hint}") from exc
 
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
@@ -101,10 +105,14 @@ def import_model_module(module: str, root: Path, adapter: str) -> Any:
     try:
         return importlib.import_module(module)
     except Exception as exc:  # noqa: BLE001 - every failure of third-party import code is reported the same way
+        known = next((m for m in MISSING_HINTS if m in str(exc)), None)
         if isinstance(exc, ModuleNotFoundError) and exc.name:
             top = exc.name.split(".")[0]
             what = f"module {exc.name!r} is missing"
             hint = MISSING_HINTS.get(top, f"install {top!r} into this environment")
+        elif isinstance(exc, ImportError) and known:  # re-raised with the model's own message (FC-CLIP's op check)
+            what = f"{type(exc).__name__}: {_one_line(exc)}"
+            hint = MISSING_HINTS[known]
         elif isinstance(exc, FileNotFoundError):
             what = f"file {exc.filename!r} is missing"
             hint = f"is {root} a complete checkout of the model's repository?"

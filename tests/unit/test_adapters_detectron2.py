@@ -167,11 +167,24 @@ def test_a_missing_file_or_compiled_op_is_named(fake_fcclip):
         _fcclip(fake_fcclip)
     for name in [m for m in sys.modules if m.split(".")[0] == "fcclip"]:
         del sys.modules[name]
-    ade = fake_fcclip.repo / "fcclip" / "fcclip.py"
-    ade.write_text("import MultiScaleDeformableAttention\n" + ade.read_text())
+    meta_arch = fake_fcclip.repo / "fcclip" / "fcclip.py"
+    original = meta_arch.read_text()
     (fake_fcclip.repo / "fcclip" / "data" / "datasets" / "ade20k_150_with_prompt_eng.txt").write_text("0:wall\n")
+    meta_arch.write_text("import MultiScaleDeformableAttention\n" + original)
     with pytest.raises(ConfigError, match=r"module 'MultiScaleDeformableAttention' is missing; compile"):
         _fcclip(fake_fcclip)
+    for name in [m for m in sys.modules if m.split(".")[0] == "fcclip"]:
+        del sys.modules[name]
+    # as the real pixel_decoder/ops/functions/ms_deform_attn_func.py: re-raised with its own multi-line message
+    meta_arch.write_text(
+        "try:\n    import MultiScaleDeformableAttention as MSDA\nexcept ModuleNotFoundError as e:\n"
+        "    info_string = ('\\n\\nPlease compile MultiScaleDeformableAttention CUDA op with the following commands:\\n'\n"
+        "                   '\\t`cd fcclip/modeling/pixel_decoder/ops`\\n\\t`sh make.sh`\\n')\n"
+        "    raise ModuleNotFoundError(info_string)\n" + original)
+    with pytest.raises(ConfigError) as e:
+        _fcclip(fake_fcclip)
+    assert "\n" not in str(e.value) and "Please compile MultiScaleDeformableAttention" in str(e.value)
+    assert "or put a stand-in module of that name on PYTHONPATH" in str(e.value)
     assert Path.cwd() == fake_fcclip.cwd
 
 
@@ -207,3 +220,15 @@ def test_maftplus_raw_outputs_carry_no_pre_ensemble_logits():
 
     assert Detectron2MaskTransformer.pre_ensemble_logits and FCCLIPAdapter.pre_ensemble_logits
     assert not MAFTPlusAdapter.pre_ensemble_logits and "CLIP posteriors alone" in MAFTPlusAdapter.base_info.notes
+
+
+def test_any_failure_importing_detectron2_itself_is_one_line(tmp_path, monkeypatch):
+    from ovbench.adapters.detectron2_common import import_or_explain
+
+    (tmp_path / "broken_d2_xyz.py").write_text("raise OSError('undefined symbol: _ZN3c10 (built against another torch)')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(ConfigError) as e:
+        import_or_explain("broken_d2_xyz", "rebuild it")
+    assert "\n" not in str(e.value) and "OSError: undefined symbol" in str(e.value) and "rebuild it" in str(e.value)
+    with pytest.raises(MissingDependency, match="no_such_module_xyz"):
+        import_or_explain("no_such_module_xyz", "install it")

@@ -87,13 +87,13 @@ def test_ovbench_run_writes_every_oracle_with_real_model_code(kind, m2f_folder, 
     else:  # OneFormer: the processor adds the task token "panoptic" (tokenised by a tiny CLIP tokenizer)
         folder = save_tiny_model(tmp_path / "oneformer", _shuffled_labels(_dataset(data_root).categories), "oneformer", seed=2)
     rc = main(["run", "--adapter", "transformers", "--adapter-arg", f"model={folder}", "--device", "cpu",
-               "--dataset-root", str(data_root), "--out", str(tmp_path / "run"), "--quiet", "--workers", "1"])
+               "--dataset-root", str(data_root), "--out", str(tmp_path / "run"), "--quiet", "--workers", "1", "--limit", "1"])
     assert rc == 0, capsys.readouterr().err
     doc = json.loads((tmp_path / "run" / "results.json").read_text())
     validate_results(doc)
     assert set(doc["oracles"]) == {o.key for o in load_suite().oracles}
     assert doc["model"]["adapter"] == "transformers" and doc["model"]["name"].startswith("Mask2Former" if kind == "mask2former" else "OneFormer")
-    assert doc["dataset"]["num_images"] == 2 and doc["model"]["checkpoint_sha256"]
+    assert doc["dataset"]["num_images"] == 1 and doc["model"]["checkpoint_sha256"]
 
 
 def test_raw_outputs_are_the_models_outputs_in_dataset_order(m2f_folder, data_root):

@@ -81,7 +81,7 @@ def test_device_goes_to_adapters_that_take_one(monkeypatch):
 
 def test_run_accepts_a_json_path_like_vlm_oracle(data_root, tmp_path, capsys):
     ade = data_root / "ADEChallengeData2016"
-    base = ["--adapter", "simulated", "--adapter-arg", "seed=1", "--quiet", "--workers", "1"]
+    base = ["--adapter", "simulated", "--adapter-arg", "seed=1", "--quiet", "--workers", "1", "--limit", "1"]
     assert main(["run", *base, "--dataset-root", str(data_root), "--out", str(tmp_path / "by_name")]) == 0
     assert main(["run", *base, "--dataset", str(ade / "ade20k_panoptic_val.json"), "--dataset-root", str(ade / "images" / "validation"),
                  "--out", str(tmp_path / "by_path")]) == 0
