@@ -7,7 +7,7 @@ generated once and kept in memory. In ONE process (one BLAS thread), each image 
 times; for each image the fastest of the repeats is kept (the least disturbed by other load) and
 the report gives medians over images:
 
-* suite ms/image without diagnostics, with diagnostics, the added ms and the ratio
+* suite ms/image (wall; and process CPU time) without diagnostics, with diagnostics, the added ms and the ratio
   (target of issue 7: added < 20 % of the suite);
 * each diagnostic's own ms/image (from the per-image timings);
 * ``--ensemble``: the simulated raw outputs get synthetic FC-CLIP-style pre-ensemble logits (the
@@ -101,23 +101,31 @@ def main() -> None:
 
     load0 = os.getloadavg()
     base_ms, full_ms, per_diag = [], [], {}
+    base_cpu, full_cpu = [], []
     for j, (raw, gt) in enumerate(data):
         b, f, d = [], [], {}
+        bc, fc = [], []
         for r in range(args.repeat):
             order = (plain, full) if (j + r) % 2 == 0 else (full, plain)
             for ectx in order:
                 t = time.perf_counter()
+                c = time.process_time()
                 res, _ = evaluate_image(raw, gt, ectx)
                 dt = 1000 * (time.perf_counter() - t)
+                dc = 1000 * (time.process_time() - c)
                 if ectx is plain:
                     b.append(dt)
+                    bc.append(dc)
                 else:
                     f.append(dt)
+                    fc.append(dc)
                     for k, v in res.seconds.items():
                         if k.startswith("diagnostic:"):
                             d.setdefault(k[len("diagnostic:"):], []).append(1000 * v)
         base_ms.append(min(b))
         full_ms.append(min(f))
+        base_cpu.append(min(bc))
+        full_cpu.append(min(fc))
         for k, v in d.items():
             per_diag.setdefault(k, []).append(min(v))
     load1 = os.getloadavg()
@@ -133,6 +141,8 @@ def main() -> None:
           f"load average before/after: {load0[0]:.2f}/{load1[0]:.2f}, ensemble sweep: {ens}")
     print(f"suite without diagnostics: {med(base_ms):7.1f} ms/image median, {mean(base_ms):7.1f} mean")
     print(f"suite with diagnostics:    {med(full_ms):7.1f} ms/image median, {mean(full_ms):7.1f} mean")
+    print(f"CPU time (process): without {med(base_cpu):7.1f} ms/image median, with {med(full_cpu):7.1f} median "
+          f"(means {mean(base_cpu):.1f} / {mean(full_cpu):.1f})")
     print(f"added (wall, with - without):     {med(added):6.1f} ms/image median (ratio {med(a / b for a, b in zip(added, base_ms)):.3f}), "
           f"{mean(added):6.1f} mean (ratio of sums {sum(added) / sum(base_ms):.3f})")
     print(f"added (sum of diagnostic timers): {med(diag_sum):6.1f} ms/image median (ratio {med(a / b for a, b in zip(diag_sum, base_ms)):.3f}), "
