@@ -18,7 +18,7 @@ import numpy as np
 from ..data.categories import CategorySet
 from ..data.panoptic_format import PanopticMap
 from ..metrics.accumulator import PQStats
-from ..metrics.matching import match_image
+from ..metrics.matching import match_image, match_overlaps, stats_from_match
 from .oracle import OracleSegments, oracle_prediction, predict_classes
 from .pooling import Geometry, mask_pool, mask_weights
 from .prepare import PreparedImage, Preparer
@@ -92,7 +92,8 @@ class VLMOracle:
         self.config = config
         self.protocol = get_protocol(config.resolution)
         self.device = torch.device(device)
-        self.preparer = Preparer(config.resolution, config.pad, int(encoder.stride), config.pooling)
+        self.preparer = Preparer(config.resolution, config.pad, int(encoder.stride), config.pooling, categories,
+                                 config.merge_stuff)
         self._mean = torch.tensor(mean, dtype=torch.float32, device=self.device).view(3, 1, 1)
         self._std = torch.tensor(std, dtype=torch.float32, device=self.device).view(3, 1, 1)
         self._cat_index = {c.id: k for k, c in enumerate(categories)}
@@ -191,9 +192,18 @@ class VLMOracle:
         segs, gt = item.segments, item.gt
         pred = predict_classes(launched.scores.numpy()) if segs.num_segments else np.zeros(0, dtype=np.int64)
         gt_cls = np.array([self._cat_index[gt.segments[int(g)].category_id] for g in segs.gt_index], dtype=np.int64)
-        prediction = oracle_prediction(gt, segs, pred, self.categories, merge_stuff=self.config.merge_stuff)
-        m = match_image(gt, prediction, self.categories, what=f"image {item.image_id}")
-        return ImageOutcome(item.image_id, m.stats, segs, pred, gt_cls, item.num_empty_masks, item.geometry,
+        prediction = None
+        if item.tables is not None and not self.config.merge_stuff:
+            # the predicted segments are the GT masks: only the classes are new (see Preparer)
+            t = item.tables
+            stats = stats_from_match(match_overlaps(t.overlaps, t.gt_cat, t.gt_crowd, pred, len(self.categories)),
+                                     t.gt_cat, pred, len(self.categories))
+        else:
+            prediction = oracle_prediction(gt, segs, pred, self.categories, merge_stuff=self.config.merge_stuff)
+            stats = match_image(gt, prediction, self.categories, what=f"image {item.image_id}").stats
+        if keep_prediction and prediction is None:
+            prediction = oracle_prediction(gt, segs, pred, self.categories, merge_stuff=self.config.merge_stuff)
+        return ImageOutcome(item.image_id, stats, segs, pred, gt_cls, item.num_empty_masks, item.geometry,
                             prediction if keep_prediction else None)
 
     def evaluate(self, image_id: str, image: np.ndarray, gt: PanopticMap, *, keep_prediction: bool = False) -> ImageOutcome:

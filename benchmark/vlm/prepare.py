@@ -2,8 +2,8 @@
 
 Everything that does not need the model happens here, away from the process that drives the
 accelerator: GT PNG decode (:meth:`PanopticDataset.sample`), RGB decode, the protocol's resize
-(PIL bilinear on uint8, as detectron2's ``ResizeTransform``), the oracle segments and their
-pooling weights. :class:`PreparedImage` carries the result to the main process; its tensors are
+(PIL bilinear on uint8, as detectron2's ``ResizeTransform``), the oracle segments, their
+pooling weights and the overlaps that matching needs. :class:`PreparedImage` carries the result to the main process; its tensors are
 page-locked there (``pin_memory``) so that the copy to the GPU can overlap computation.
 
 :func:`make_loader` wraps a dataset in a ``torch.utils.data.DataLoader`` with ``workers``
@@ -20,21 +20,31 @@ from typing import Any
 
 import numpy as np
 
+from ..data.categories import CategorySet
 from ..data.panoptic_format import PanopticMap
 from ..errors import OvbenchError
-from .oracle import OracleSegments, oracle_segments
+from ..metrics.matching import Overlaps
+from .oracle import OracleSegments, oracle_prediction, oracle_segments
 from .pooling import Geometry, mask_weights
 from .protocols import get_protocol, padded_shape
 
 
 @dataclass(frozen=True)
 class Preparer:
-    """Picklable recipe of the CPU side: protocol, padding, network stride, pooling mode."""
+    """Picklable recipe of the CPU side: protocol, padding, network stride, pooling mode.
+
+    With ``categories`` (and ``merge_stuff`` off) it also computes the class-agnostic overlaps
+    between the GT and the oracle's predicted segments (:func:`ovbench.metrics.matching.
+    compute_overlaps`): without merging, the predicted segments are the GT masks whatever their
+    classes, so matching an image once its classes are known is only
+    :func:`~ovbench.metrics.matching.match_overlaps` on these small tables."""
 
     resolution: str
     pad: str
     stride: int
     pooling: str
+    categories: CategorySet | None = None
+    merge_stuff: bool = False
 
     def geometry(self, height: int, width: int) -> Geometry:
         protocol = get_protocol(self.resolution)
@@ -60,8 +70,31 @@ class Preparer:
         segs = oracle_segments(gt)
         w = mask_weights(segs.seg_index, segs.num_segments, geom, self.pooling)
         empty = int((w.sum(axis=1) == 0).sum()) if segs.num_segments else 0
+        tables = self.match_tables(image_id, gt, segs) if self.categories is not None and not self.merge_stuff else None
         return PreparedImage(image_id, torch.from_numpy(np.array(resized, copy=True)), geom, segs,
-                             torch.from_numpy(np.ascontiguousarray(w, dtype=np.float32)), gt, empty)
+                             torch.from_numpy(np.ascontiguousarray(w, dtype=np.float32)), gt, empty, tables)
+
+    def match_tables(self, image_id: str, gt: PanopticMap, segs: OracleSegments) -> MatchTables:
+        """Overlaps of the GT with the (class-agnostic) oracle prediction, GT classes and crowd flags."""
+        from ..metrics.matching import compute_overlaps
+
+        assert self.categories is not None
+        gt_cat = np.array([self.categories.index_of(c) for c in gt.category_ids().tolist()], dtype=np.int64)
+        # any classes give the same segments without merging; the GT's own are at hand
+        pred = oracle_prediction(gt, segs, gt_cat[segs.gt_index], self.categories)
+        ov = compute_overlaps(gt, pred, what=f"image {image_id}")
+        crowd = np.array([s.iscrowd for s in gt.segments], dtype=bool)
+        return MatchTables(ov, gt_cat, crowd)
+
+
+@dataclass
+class MatchTables:
+    """What matching needs besides the predicted classes: overlaps [G, S] (prediction column i =
+    oracle segment i), GT dense classes [G] and crowd flags [G]."""
+
+    overlaps: Overlaps
+    gt_cat: np.ndarray
+    gt_crowd: np.ndarray
 
 
 @dataclass
@@ -80,6 +113,7 @@ class PreparedImage:
     weights: Any
     gt: PanopticMap
     num_empty_masks: int
+    tables: MatchTables | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickled from a worker: the [H, W] maps travel as torch tensors (shared memory, no copy

@@ -89,7 +89,7 @@ def env(tmp_path_factory):
 
 def _run(env, out, *extra):
     return main(["vlm-oracle", "--dataset", str(env["data"]), "--model-config", str(env["cfg"]), "--out", str(out),
-                 "--cache-dir", str(env["base"] / "cache"), "--threads", "2", "--no-progress", *extra])
+                 "--cache-dir", str(env["base"] / "cache"), "--threads", "2", "--quiet", *extra])
 
 
 @pytest.mark.clip
@@ -169,7 +169,7 @@ def test_cli_on_generated_ade20k_layout_via_the_catalog(env):
     out = env["base"] / "run_synth"
     rc = main(["vlm-oracle", "--model", "ovb-tiny-vit", "--checkpoint", str(env["ckpt"]["ovb-tiny-vit"]),
                "--model-config", str(env["cfg"]), "--dataset", "ade20k_panoptic_val", "--dataset-root", str(root),
-               "--out", str(out), "--cache-dir", str(env["base"] / "cache"), "--no-progress", "--prompts", "policy"])
+               "--out", str(out), "--cache-dir", str(env["base"] / "cache"), "--quiet", "--prompts", "policy"])
     assert rc == 0
     res = json.loads((out / "results.json").read_text())
     assert res["dataset"]["num_classes"] == 150 and res["taxonomy"]["num_seen"] == 64
@@ -218,9 +218,20 @@ def test_cli_template_set_is_recorded_and_keys_the_text_cache(env, capsys):
     res = json.loads((out / "results.json").read_text())
     assert res["inference"]["templates"] == "single" and res["inference"]["num_templates"] == 1
     assert res["suite"]["config"]["templates"] == "single"
-    assert _run(env, env["base"] / "run_three", *args, "--templates", "3", "--cache-dir", str(cache)) == 0
+    capsys.readouterr()
+    # without --quiet: the number of prompts up front, a progress bar, the cache write / hit
+    loud = ["vlm-oracle", "--dataset", str(env["data"]), "--model-config", str(env["cfg"]), "--threads", "2",
+            "--cache-dir", str(cache), *args]
+    assert main([*loud, "--out", str(env["base"] / "run_three"), "--templates", "3"]) == 0
+    err = capsys.readouterr().err
+    n = res["inference"]["num_phrases"]
+    assert f"{n} phrases x 3 templates = {3 * n} prompts to embed" in err and "wrote cache" in err
+    assert "text embeddings:" in err and "prompt/s" in err  # tqdm's bar, counted in prompts
     res3 = json.loads((env["base"] / "run_three" / "results.json").read_text())
     assert res3["inference"]["templates"] == "vild3" and res3["inference"]["num_templates"] == 3
     assert len(list((cache / "text").glob("*.npz"))) == 2
+    assert main([*loud, "--out", str(env["base"] / "run_three_again"), "--templates", "3", "--no-resume"]) == 0
+    err = capsys.readouterr().err
+    assert "cache hit" in err and "prompts to embed" not in err
     rc = _run(env, env["base"] / "run_bad", *args, "--templates", "99")
     assert rc == 1 and "--templates '99'" in capsys.readouterr().err

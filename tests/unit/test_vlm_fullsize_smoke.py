@@ -31,3 +31,16 @@ def test_real_architectures_give_dense_features(name, kind, stride, dim):
         f = enc(x).features[0]
         img = m.encode_image(x)[0]
         torch.testing.assert_close(f, img[:, None, None].expand_as(f), rtol=1e-3, atol=1e-4)
+
+
+def test_random_weights_with_a_tag_take_the_tags_normalisation(tmp_path):
+    """Benchmarks: allow_random builds random weights when the tag's files are not cached, and the
+    tag still sets mean/std (laion2b_s34b_b88k of ViT-B-16 uses OpenAI's values)."""
+    from ovbench.vlm.loading import CheckpointNotFound, VLMSpec, load_vlm
+
+    spec = VLMSpec("ViT-B-16", "laion2b_s34b_b88k", cache_dir=str(tmp_path))
+    with pytest.raises(CheckpointNotFound, match="not in the local cache"):
+        load_vlm(spec)
+    loaded = load_vlm(spec, allow_random=True)
+    assert loaded.weights_source == "random-init" and loaded.weights_sha256 is None
+    assert loaded.mean == pytest.approx((0.48145466, 0.4578275, 0.40821073)) and "laion2b_s34b_b88k" in loaded.preprocess_source

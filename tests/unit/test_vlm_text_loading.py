@@ -150,3 +150,25 @@ def test_siglip2_name_based_tokenizer_offline_is_a_clear_error():
 def test_unknown_tag_with_a_checkpoint_file_is_an_error(tiny_ckpt):
     with pytest.raises(ConfigError, match="no pretrained tag 'laion2b'"):
         load_vlm(VLMSpec("ViT-B-16", pretrained="laion2b", checkpoint=str(tiny_ckpt)))
+
+
+def test_benchmark_tags_fix_the_normalisation_of_every_benchmarked_model():
+    """bench_vlm.py builds random-weight models; ViT-L-14's tags disagree on mean/std, so the
+    benchmark must pass a tag (it stopped with a ConfigError without one)."""
+    import importlib.util
+    from pathlib import Path
+
+    from ovbench.vlm.loading import resolve_mean_std
+
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_vlm.py"
+    spec = importlib.util.spec_from_file_location("bench_vlm_for_test", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    with pytest.raises(ConfigError, match="pass --pretrained TAG"):
+        resolve_mean_std(open_clip, None, "ViT-L-14", None, False)
+    for name in [*bench.DEFAULT_MODELS, "ViT-L-14", "convnext_large_d_320", "ViT-L-16-SigLIP2-512"]:
+        model, tag = bench.model_and_tag(name)
+        assert tag in open_clip.list_pretrained_tags_by_model(model), name
+        mean, std, source = resolve_mean_std(open_clip, None, model, tag, False)
+        assert source == f"pretrained tag {tag!r}" and len(mean) == len(std) == 3
+    assert bench.model_and_tag("ViT-L-14:laion2b_s32b_b82k") == ("ViT-L-14", "laion2b_s32b_b82k")

@@ -185,3 +185,47 @@ def test_prepared_image_sends_its_maps_as_tensors(synth):
     assert back.gt.segments == s.gt.segments
     assert np.array_equal(back.segments.seg_index, item.segments.seg_index)
     assert torch.equal(back.weights, item.weights) and back.num_empty_masks == item.num_empty_masks
+
+
+def test_matching_on_worker_tables_equals_matching_the_predicted_map(synth):
+    """finish() matches on overlaps computed in the worker; the generic path builds the predicted
+    map and runs match_image. Random classes (right and wrong), crowd, VOID and pixel-less GT
+    segments (the hand-made map) must give identical integer counts."""
+    from ovbench.data.panoptic_format import PanopticMap, SegmentInfo
+    from ovbench.metrics.matching import match_image
+    from ovbench.vlm.dataset_access import open_dataset
+    from ovbench.vlm.oracle import oracle_prediction
+    from ovbench.vlm.pipeline import Launched
+
+    loaded, enc, text, OracleConfig, VLMOracle, with_syn, rng = _oracle()
+    ds = open_dataset("ade20k_panoptic_val", synth)
+    cats, _ = with_syn(ds.categories)
+    oracle = VLMOracle(loaded.model, enc, text, cats, OracleConfig("long512"), mean=loaded.mean, std=loaded.std)
+    ids = np.zeros((6, 8), dtype=np.int32)
+    ids[:3], ids[3:] = 11, 14
+    ids[3:6, 1:5], ids[4, 2], ids[0, 7], ids[5, 7] = 12, 13, 0, 15
+    segs = [SegmentInfo(11, 0), SegmentInfo(12, 7), SegmentInfo(13, 57), SegmentInfo(14, 3),
+            SegmentInfo(15, 7, iscrowd=True)]
+    pm = PanopticMap.from_segments(ids, segs)
+    hand = PanopticMap(pm.ids, pm.segments + (SegmentInfo(16, 57, False, 9),))  # listed, no pixels
+    cases = [(s.image_id, s.load_image(), s.gt) for s in (ds.sample(i) for i in ds.image_ids())]
+    cases.append(("hand", rng.integers(0, 256, (6, 8, 3), dtype=np.uint8), hand))
+    checked = 0
+    for image_id, image, gt in cases:
+        item = oracle.preparer(image_id, image, gt)
+        assert item.tables is not None
+        S = item.segments.num_segments
+        true = np.array([cats.index_of(gt.segments[int(g)].category_id) for g in item.segments.gt_index])
+        for trial in range(4):
+            scores = rng.normal(size=(S, len(cats))).astype(np.float32)
+            keep = rng.random(S) < 0.5 * trial / 3  # from all wrong to half right
+            scores[keep, true[keep]] = 10.0
+            out = oracle.finish(Launched(item, torch.from_numpy(scores)))
+            ref = match_image(gt, oracle_prediction(gt, item.segments, out.pred_classes, cats), cats).stats
+            for f in ("tp", "fp", "fn", "iou_q"):
+                assert np.array_equal(getattr(out.stats, f), getattr(ref, f)), (image_id, f)
+            checked += int(out.stats.tp.sum())
+    assert checked > 0  # some segments were matched as TP, not only FP / FN
+    merged = VLMOracle(loaded.model, enc, text, cats, OracleConfig("long512", merge_stuff=True),
+                       mean=loaded.mean, std=loaded.std)
+    assert merged.preparer(*cases[0]).tables is None  # classes change the segments: generic path
