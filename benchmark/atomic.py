@@ -16,6 +16,7 @@ import errno
 import os
 import secrets
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 from .errors import OutputError
@@ -93,14 +94,15 @@ def _unlink_quietly(p: Path) -> None:
         pass
 
 
-def remove_leftovers(folder: Path, *, recursive: bool = True) -> list[Path]:
-    """Delete the temporary files of failed or killed writers under `folder`; return them."""
+def remove_leftovers(folder: Path, *, recursive: bool = True, keep: Callable[[str], bool] | None = None) -> list[Path]:
+    """Delete the temporary files of failed or killed writers under `folder` (except those whose
+    name `keep` accepts); return them."""
     removed: list[Path] = []
     if not folder.is_dir():
         return removed
     it = folder.rglob(".*") if recursive else folder.glob(".*")
     for p in list(it):
-        if is_temp_name(p.name) and p.is_file() and not p.is_symlink():
+        if is_temp_name(p.name) and p.is_file() and not p.is_symlink() and not (keep is not None and keep(p.name)):
             _unlink_quietly(p)
             removed.append(p)
     return removed

@@ -18,13 +18,19 @@ from types import TracebackType
 from ..errors import OutputError
 
 LOCK_FILE = ".ovbench.lock"
+#: ``--shard i/n`` runs (and torchrun ranks) lock ``.ovbench-shard-<i>-of-<n>.lock`` instead
+SHARD_LOCK_PREFIX = ".ovbench-shard-"
 
 
 class RunLock:
-    """Context manager: ``with RunLock(out_dir): ...``."""
+    """Context manager: ``with RunLock(out_dir): ...``. `shard` (i, n) with n > 1 takes that shard's
+    lock; the unsharded lock also refuses while a shard lock is held (unless `check_shards` is False:
+    the merge step of a sharded run, whose own shard lock is still held)."""
 
-    def __init__(self, out_dir: str | Path) -> None:
-        self.path = Path(out_dir) / LOCK_FILE
+    def __init__(self, out_dir: str | Path, shard: tuple[int, int] = (0, 1), *, check_shards: bool = True) -> None:
+        i, n = shard
+        self.path = Path(out_dir) / (LOCK_FILE if n == 1 else f"{SHARD_LOCK_PREFIX}{i}-of-{n}.lock")
+        self.check_shards = n == 1 and check_shards
         self._fd: int | None = None
 
     def acquire(self) -> RunLock:
@@ -45,17 +51,23 @@ class RunLock:
             if same:
                 break
             os.close(fd)
+        if self.check_shards:  # an unsharded run also needs every shard of a sharded run to be finished
+            try:
+                busy = _held_shard_lock(self.path.parent)
+            except BaseException:
+                os.close(fd)
+                raise
+            if busy is not None:
+                os.close(fd)
+                raise OutputError(f"{self.path.parent} is in use by a sharded ovbench run ({busy}); wait for it to finish"
+                                  " or use another --out folder")
         os.ftruncate(fd, 0)
         os.write(fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname()}).encode())
         self._fd = fd
         return self
 
     def _holder(self) -> str:
-        try:
-            info = json.loads(self.path.read_text() or "{}")
-            return f"pid {info.get('pid', '?')} on host {info.get('host', '?')}"
-        except (OSError, ValueError):
-            return "holder unknown"
+        return _describe(self.path)
 
     def release(self) -> None:
         if self._fd is None:
@@ -71,3 +83,27 @@ class RunLock:
 
     def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None) -> None:
         self.release()
+
+
+def _describe(path: Path) -> str:
+    try:
+        info = json.loads(path.read_text() or "{}")
+        return f"pid {info.get('pid', '?')} on host {info.get('host', '?')}"
+    except (OSError, ValueError, AttributeError):
+        return "holder unknown"
+
+
+def _held_shard_lock(folder: Path) -> str | None:
+    """The holder of a shard lock in `folder` that a live process holds, if any."""
+    for p in sorted(folder.glob(SHARD_LOCK_PREFIX + "*.lock")):
+        try:
+            fd = os.open(p, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return f"shard {p.name[len(SHARD_LOCK_PREFIX):-len('.lock')].replace('-of-', '/')}, {_describe(p)}"
+        finally:
+            os.close(fd)
+    return None

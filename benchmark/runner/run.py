@@ -143,13 +143,22 @@ def run_suite(adapter_name: str, adapter_args: dict[str, Any], dataset: Panoptic
     """Run and (when every image is done) merge. Returns the results path, or None if other
     shards are still missing."""
     out_dir = Path(options.out_dir)
+    shard_index, num_shards = options.shard
+    tr = torchrun_shard()
+    if tr is not None:
+        shard_index, num_shards = tr
+    if not 0 <= shard_index < num_shards:
+        raise ConfigError(f"--shard {shard_index}/{num_shards}: the index must lie in [0, {num_shards})")
     prep = _prepare(adapter_name, adapter_args, dataset, suite, options)
     created = not out_dir.exists()
+    mine = prep.image_ids[shard_index::num_shards]
     try:
-        with RunLock(out_dir):
-            _clean_leftovers(out_dir)
+        # one lock per shard: the shards of one run work side by side, two runs of the same shard do not
+        with RunLock(out_dir, shard=(shard_index, num_shards)):
+            _clean_leftovers(out_dir, None if num_shards == 1 else mine)
             try:
-                return _run_locked(prep, adapter_name, adapter_args, dataset, suite, options)
+                return _run_locked(prep, adapter_name, adapter_args, dataset, suite, options, mine,
+                                   sharded=num_shards > 1, rank=None if tr is None else tr[0])
             except BaseException:
                 _remove_if_nothing_done(out_dir, prep.store, created)
                 raise
@@ -159,10 +168,18 @@ def run_suite(adapter_name: str, adapter_args: dict[str, Any], dataset: Panoptic
             out_dir.rmdir()
 
 
-def _clean_leftovers(out_dir: Path) -> None:
-    """Temporary files and staging folders of failed or killed writers (we hold the lock: none is alive)."""
-    discard_staging(out_dir)
-    remove_leftovers(out_dir)
+def _clean_leftovers(out_dir: Path, image_ids: Sequence[str] | None = None) -> None:
+    """Temporary files and staging folders of failed or killed writers (we hold the lock: none is
+    alive). For one shard of a sharded run (`image_ids` given), only the temporary files of its own
+    images: the other shards may be writing theirs."""
+    if image_ids is None:
+        discard_staging(out_dir)
+        remove_leftovers(out_dir)
+        return
+    from urllib.parse import quote
+
+    stems = tuple(f".{quote(i, safe='')}" for i in image_ids)
+    remove_leftovers(out_dir, keep=lambda name: not name.startswith(stems))
 
 
 def _check_same_spec(out_dir: Path, sha: str, store: ShardStore) -> None:
@@ -194,7 +211,7 @@ def _remove_if_nothing_done(out_dir: Path, store: ShardStore, created: bool) -> 
 
 
 def _run_locked(prep: _Prepared, adapter_name: str, adapter_args: dict[str, Any], dataset: PanopticDataset, suite: Suite,
-                options: RunOptions) -> Path | None:
+                options: RunOptions, mine: list[str], *, sharded: bool, rank: int | None) -> Path | None:
     global _JOB
     out_dir = Path(options.out_dir)
     store = prep.store
@@ -203,13 +220,6 @@ def _run_locked(prep: _Prepared, adapter_name: str, adapter_args: dict[str, Any]
     else:
         _check_same_spec(out_dir, prep.spec.sha256(), store)
     write_json_atomic(out_dir / "run_spec.json", {"sha256": prep.spec.sha256(), **prep.spec.to_json()})
-    shard_index, num_shards = options.shard
-    tr = torchrun_shard()
-    if tr is not None:
-        shard_index, num_shards = tr
-    if not 0 <= shard_index < num_shards:
-        raise ConfigError(f"--shard {shard_index}/{num_shards}: the index must lie in [0, {num_shards})")
-    mine = prep.image_ids[shard_index::num_shards]
     done = store.completed()
     todo = [i for i in mine if i not in done]
     overlay_ids = frozenset(prep.image_ids[: suite.overlay_images])
@@ -218,16 +228,20 @@ def _run_locked(prep: _Prepared, adapter_name: str, adapter_args: dict[str, Any]
         _process_all(todo, len(mine) - len(todo), options, parallel_safe=bool(getattr(prep.adapter, "parallel_safe", False)))
     finally:
         _JOB = None
-    if tr is not None:
+    if rank is not None:
         _barrier()
-        if tr[0] != 0:
+        if rank != 0:
             return None
     missing = set(prep.image_ids) - store.completed()
     if missing:
         print(f"{len(missing)} of {len(prep.image_ids)} images have no shard yet (other shards still running?); "
               f"run again with --merge-only once every shard is done")
         return None
-    return merge_views(out_dir, store, prep.image_ids, prep.spec, suite, dataset, prep.views, prep.info, prep.inference)
+    if not sharded:
+        return merge_views(out_dir, store, prep.image_ids, prep.spec, suite, dataset, prep.views, prep.info, prep.inference)
+    with RunLock(out_dir, check_shards=False):  # the merge of a sharded run: one at a time, and with no unsharded run
+        discard_staging(out_dir)
+        return merge_views(out_dir, store, prep.image_ids, prep.spec, suite, dataset, prep.views, prep.info, prep.inference)
 
 
 def merge_only(adapter_name: str, adapter_args: dict[str, Any], dataset: PanopticDataset, suite: Suite, options: RunOptions) -> Path:

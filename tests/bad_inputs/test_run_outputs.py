@@ -300,3 +300,33 @@ def test_out_of_space_in_pq_json_and_generate_is_one_line(tmp_path, monkeypatch,
     with pytest.raises(OutputError, match="no space left on the device writing"):
         generate_dataset(tmp_path / "gen", 1, height=32, width=48, workers=1)
     assert [p for p in (tmp_path / "gen").rglob("*") if atomic.is_temp_name(p.name)] == []
+
+
+def test_shards_of_one_run_lock_separately_and_clean_only_their_own_leftovers(clean_run, tiny_root, tiny_suite, tmp_path):
+    from ovbench.runner.lock import RunLock
+
+    locks = tmp_path / "locks"
+    a, b = RunLock(locks, shard=(0, 2)).acquire(), RunLock(locks, shard=(1, 2)).acquire()  # side by side
+    try:
+        with pytest.raises(OutputError, match=rf"in use by another ovbench run \(pid {os.getpid()} on host "):
+            RunLock(locks, shard=(0, 2)).acquire()
+        with pytest.raises(OutputError, match=r"in use by a sharded ovbench run \(shard 0/2, pid "):
+            RunLock(locks).acquire()
+    finally:
+        a.release()
+        b.release()
+    RunLock(locks).acquire().release()
+    assert list(locks.iterdir()) == []
+
+    ref, _ = clean_run
+    out = tmp_path / "out"
+    (out / "shards").mkdir(parents=True)
+    other = out / "shards" / f".{IMG2}.json.77.0badc0de.tmp"  # shard 1/2's image: maybe being written right now
+    own = out / "shards" / f".{IMG1}.json.77.0badc0de.tmp"
+    other.write_text("half")
+    own.write_text("half")
+    assert run_cli(out, tiny_root, tiny_suite, "--shard", "0/2") == 0
+    assert other.exists() and not own.exists()
+    assert run_cli(out, tiny_root, tiny_suite, "--shard", "1/2") == 0  # the last shard merges
+    assert not other.exists() and leftovers(out) == []
+    assert numbers(out / "results.json") == numbers(ref / "results.json")
