@@ -60,6 +60,8 @@ def test_site_with_panoptic_and_semantic_targets(semantic_results, tmp_path):
     sem_page = sem_pages[0]
     text = html.unescape(sem_page.read_text())
     assert "mIoU all" in text and "PQ all" not in text
+    name, value = next(iter(doc["oracles"]["oracle_cls"]["miou_harmonised"].items()))  # ADE-150 classes: pillow_cushion, ...
+    assert 'id="harmonised-miou"' in text and f"<th scope=\"col\">{name}</th>" in text
     assert (out / "data" / sem_page.stem / "per_class_semantic.csv").is_file()
     # the semantic ranked table on the index links into models/
     assert f'href="models/{sem_page.name}"' in index
