@@ -233,3 +233,19 @@ def test_baseline_inference_agrees_with_post_process_panoptic_segmentation(tmp_p
         if a:
             assert model_id_of[ours_cat[a]] == hf_label[b]
     assert len(ours.segments) >= 2 and sel.mean() > 0.1  # a real comparison, not an empty one
+
+
+def test_hugging_face_ade20k_labels_map_onto_ade20k_150_in_order():
+    """The id2label of Hugging Face's ADE20K checkpoints (huggingface/label-files ade20k-id2label.json,
+    as in the configs of nvidia/segformer-*-ade and the ADE20K Mask2Former checkpoints; copied to
+    tests/fixtures/hf_ade20k_id2label.json) names ADE's 150 classes in ADE's own order, partly by other
+    names ("windowpane", "bed " with a space, "ashcan"): the name rule must give the identity."""
+    from ovbench.taxonomy.classes import load_class_list
+    from ovbench.vlm.dataset_access import categories_with_synonyms
+
+    id2label = json.loads((Path(__file__).resolve().parents[1] / "fixtures" / "hf_ade20k_id2label.json").read_text())
+    ade = load_class_list("ade20k_150")
+    plain = CategorySet(tuple(Category(c.id, c.name, c.isthing) for c in ade))  # as read from the panoptic JSON
+    named, _ = categories_with_synonyms(plain)
+    cols = map_id2label({int(k): v for k, v in id2label.items()}, named, "hf-ade")
+    np.testing.assert_array_equal(cols, np.arange(150))
