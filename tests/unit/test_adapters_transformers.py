@@ -249,3 +249,20 @@ def test_hugging_face_ade20k_labels_map_onto_ade20k_150_in_order():
     named, _ = categories_with_synonyms(plain)
     cols = map_id2label({int(k): v for k, v in id2label.items()}, named, "hf-ade")
     np.testing.assert_array_equal(cols, np.arange(150))
+
+
+def test_a_folder_without_processor_or_of_another_architecture_is_a_clear_error(m2f_folder, tmp_path):
+    import shutil
+
+    from ovbench.adapters import get_adapter
+
+    folder = tmp_path / "no_processor"
+    shutil.copytree(m2f_folder[0], folder)
+    (folder / "preprocessor_config.json").unlink()
+    with pytest.raises(ConfigError, match=r"no usable image processor in .*no_processor"):
+        get_adapter("transformers", model=str(folder), device="cpu")
+    other = tmp_path / "bert"
+    other.mkdir()
+    (other / "config.json").write_text(json.dumps({"model_type": "bert"}))
+    with pytest.raises(ConfigError, match=r"is a 'bert'; supported: mask2former, oneformer"):
+        get_adapter("transformers", model=str(other), device="cpu")
