@@ -47,6 +47,10 @@ DEFAULT_THRESHOLDS = (0.8, 0.8)  # MODEL.MASK_FORMER.TEST.{OBJECT_MASK,OVERLAP}_
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth")
 
 
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
+
+
 def _import_transformers() -> Any:
     try:
         import transformers
@@ -124,14 +128,15 @@ class TransformersAdapter(Adapter):
 
         transformers = _import_transformers()
         transformers.utils.logging.disable_progress_bar()  # one line per run, not a bar per weights file
-        self.model_name = model
         self.folder = resolve_model_dir(model, hf_cache_dir)
+        # hub id, or the folder's name (results never carry local paths)
+        self.model_name = model if not Path(model).expanduser().is_dir() else self.folder.resolve().name
         self.device = resolve_device(device)
         self.label_map = self._read_label_map(label_map)
         try:
             self.config = transformers.AutoConfig.from_pretrained(str(self.folder))
         except Exception as exc:
-            raise ConfigError(f"transformers adapter: cannot read {self.folder / 'config.json'} ({exc})") from exc
+            raise ConfigError(f"transformers adapter: cannot read {self.folder / 'config.json'} ({_one_line(exc)})") from exc
         mtype = getattr(self.config, "model_type", "")
         if mtype not in ARCHITECTURES:
             raise ConfigError(f"transformers adapter: model {model!r} is a {mtype!r}; supported: {', '.join(ARCHITECTURES)} "
@@ -144,10 +149,11 @@ class TransformersAdapter(Adapter):
                 self.processor = transformers.AutoImageProcessor.from_pretrained(str(self.folder))
         except Exception as exc:
             raise ConfigError(f"transformers adapter: no usable image processor in {self.folder} "
-                              f"(preprocessor_config.json / processor files) ({type(exc).__name__}: {exc})") from exc
+                              f"(preprocessor_config.json / processor files) ({type(exc).__name__}: {_one_line(exc)})") from exc
         self.model = transformers.AutoModelForUniversalSegmentation.from_pretrained(str(self.folder)).eval().to(self.device)
         self.version = transformers.__version__
-        self.training_data = training_data if training_data is not None else self._guess_training_data(model)
+        self.architecture = type(self.model).__name__
+        self.training_data = training_data if training_data is not None else self._guess_training_data(self.model_name)
         self.sha256 = weights_sha256(self.folder)
         self.columns: np.ndarray | None = None
         self.category_ids = np.zeros(0, dtype=np.int64)
@@ -159,7 +165,7 @@ class TransformersAdapter(Adapter):
         try:
             data = json.loads(Path(path).read_text())
         except (OSError, json.JSONDecodeError) as exc:
-            raise ConfigError(f"transformers adapter: label_map {path}: {exc}") from exc
+            raise ConfigError(f"transformers adapter: label_map {path}: {_one_line(exc)}") from exc
         if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
             raise ConfigError(f"transformers adapter: label_map {path} must be a JSON object {{\"model label\": \"dataset name\"}}")
         return data
@@ -186,7 +192,7 @@ class TransformersAdapter(Adapter):
             name="transformers", version="1", kind="mask_transformer", num_queries=int(c.num_queries), inference=inference,
             display_name=f"{self.display} ({self.model_name})", paper=self.paper, code="https://github.com/huggingface/transformers",
             release_date=self.release_date, training_data=self.training_data, backbone=backbone, checkpoint_sha256=self.sha256,
-            notes=f"transformers {self.version}, {type(self.model).__name__}, thresholds: {source}",
+            notes=f"transformers {self.version}, {self.architecture}, thresholds: {source}",
         )
 
     def setup(self, categories: CategorySet) -> None:

@@ -233,3 +233,36 @@ def test_baseline_inference_agrees_with_post_process_panoptic_segmentation(tmp_p
         if a:
             assert model_id_of[ours_cat[a]] == hf_label[b]
     assert len(ours.segments) >= 2 and sel.mean() > 0.1  # a real comparison, not an empty one
+
+
+def test_hugging_face_ade20k_labels_map_onto_ade20k_150_in_order():
+    """The id2label of Hugging Face's ADE20K checkpoints (huggingface/label-files ade20k-id2label.json,
+    as in the configs of nvidia/segformer-*-ade and the ADE20K Mask2Former checkpoints; copied to
+    tests/fixtures/hf_ade20k_id2label.json) names ADE's 150 classes in ADE's own order, partly by other
+    names ("windowpane", "bed " with a space, "ashcan"): the name rule must give the identity."""
+    from ovbench.taxonomy.classes import load_class_list
+    from ovbench.vlm.dataset_access import categories_with_synonyms
+
+    id2label = json.loads((Path(__file__).resolve().parents[1] / "fixtures" / "hf_ade20k_id2label.json").read_text())
+    ade = load_class_list("ade20k_150")
+    plain = CategorySet(tuple(Category(c.id, c.name, c.isthing) for c in ade))  # as read from the panoptic JSON
+    named, _ = categories_with_synonyms(plain)
+    cols = map_id2label({int(k): v for k, v in id2label.items()}, named, "hf-ade")
+    np.testing.assert_array_equal(cols, np.arange(150))
+
+
+def test_a_folder_without_processor_or_of_another_architecture_is_a_clear_error(m2f_folder, tmp_path):
+    import shutil
+
+    from ovbench.adapters import get_adapter
+
+    folder = tmp_path / "no_processor"
+    shutil.copytree(m2f_folder[0], folder)
+    (folder / "preprocessor_config.json").unlink()
+    with pytest.raises(ConfigError, match=r"no usable image processor in .*no_processor"):
+        get_adapter("transformers", model=str(folder), device="cpu")
+    other = tmp_path / "bert"
+    other.mkdir()
+    (other / "config.json").write_text(json.dumps({"model_type": "bert"}))
+    with pytest.raises(ConfigError, match=r"is a 'bert'; supported: mask2former, oneformer"):
+        get_adapter("transformers", model=str(other), device="cpu")
