@@ -37,12 +37,8 @@ def yaml_problem(text: str | bytes, *, max_bytes: int = MAX_YAML_BYTES, allow_al
             if isinstance(event, yaml.AliasEvent):
                 return (f"line {event.start_mark.line + 1}: YAML aliases (*{event.anchor}) are not allowed in this file"
                         " (write the value out)")
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f"line {mark.line + 1}: " if mark is not None else ""
-        return f"{where}YAML syntax error: {exc.problem or exc}"
-    except yaml.YAMLError as exc:
-        return f"YAML error: {exc}"
+    except yaml.YAMLError:
+        return None  # a syntax error: the caller's loader reports it, in its own words, before any alias is reached
     return None
 
 

@@ -178,7 +178,8 @@ def _clean_leftovers(out_dir: Path, image_ids: Sequence[str] | None = None) -> N
         return
     from urllib.parse import quote
 
-    stems = tuple(f".{quote(i, safe='')}" for i in image_ids)
+    # shard temp files are ".<id>.json.<pid>.<hex>.tmp", overlays ".<id>__<role>.png.<pid>.<hex>.tmp"
+    stems = tuple(f".{quote(i, safe='')}{sep}" for i in image_ids for sep in (".json.", "__"))
     remove_leftovers(out_dir, keep=lambda name: not name.startswith(stems))
 
 
