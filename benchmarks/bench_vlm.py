@@ -374,8 +374,8 @@ def end_to_end(args: argparse.Namespace) -> int:
         if cuda:
             torch.cuda.empty_cache()
     load2 = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"| model:tag | protocol | images | workers | end-to-end img/s | dense-only img/s | ratio (target <= 1.5) "
-          f"| device busy | GPU util (nvml) | main-process CPU ms/img | text s (prompts) |")
+    print("| model:tag | protocol | images | workers | end-to-end img/s | dense-only img/s | ratio (target <= 1.5) "
+          "| device busy | GPU util (nvml) | main-process CPU ms/img | text s (prompts) |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         util = "n/a" if r[8] is None else f"{r[8]:.0f}%"

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from semantic_helpers import semantic_from_panoptic
 
 from ovbench.data.catalog import get_dataset
 from ovbench.data.synthetic import generate_dataset
@@ -14,7 +15,6 @@ from ovbench.leaderboard.build import build_site
 from ovbench.results.io import load_results
 from ovbench.runner.run import RunOptions, run_suite
 from ovbench.suites.suite import load_suite
-from semantic_helpers import semantic_from_panoptic
 
 pytestmark = pytest.mark.browser
 

@@ -6,6 +6,7 @@ import html
 from pathlib import Path
 
 import pytest
+from semantic_helpers import semantic_from_panoptic
 
 from ovbench.data.catalog import get_dataset
 from ovbench.data.synthetic import generate_dataset
@@ -15,7 +16,6 @@ from ovbench.leaderboard.targets import dataset_labels, headline_oracle, oracle_
 from ovbench.results.io import load_results
 from ovbench.runner.run import RunOptions, run_suite
 from ovbench.suites.suite import load_suite
-from semantic_helpers import semantic_from_panoptic
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "results" / "good"
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from semantic_helpers import semantic_from_panoptic
 
 from ovbench.data.catalog import get_dataset
 from ovbench.data.categories import Category, CategorySet
@@ -20,7 +21,6 @@ from ovbench.results.io import load_results
 from ovbench.runner.report import oracle_table
 from ovbench.runner.run import RunOptions, run_suite
 from ovbench.suites.suite import load_suite
-from semantic_helpers import semantic_from_panoptic
 
 
 @pytest.fixture(scope="module")
