@@ -124,7 +124,8 @@ def semantic_group(key: tuple[str, str], members: Sequence[Any], columns: Column
         m = e.doc["model"]
         rows.append({"name": m["name"], "kind": m["kind"], "release_date": m["release_date"], "page": f"{root}models/{e.slug}.html", "cells": cells})
     d = members[0].doc
-    return {"dataset": label, "annotation_sha256": key[1], "suite": d["suite"]["name"], "suite_version": d["suite"]["version"],
+    ident = getattr(members[0], "ident", None)  # the hash-derived identity (leaderboard/datasets.py), when built by build.py
+    return {"dataset": label, "verified": bool(ident is not None and ident.official), "annotation_sha256": key[1], "suite": d["suite"]["name"], "suite_version": d["suite"]["version"],
             "suite_sha256": d["suite"]["sha256"], "anchor": f"sem-{dataset_slug(key)}", "columns": cols, "rows": rows,
             "timeline": None, "notes": [], "paper_points": False}
 

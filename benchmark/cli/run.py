@@ -66,8 +66,9 @@ def run(args: argparse.Namespace) -> int:
         from .run_targets import run_many
 
         return run_many(args, adapter_args)
+    requested_suite = load_suite(args.suite)  # a bad suite file is refused before the dataset is looked for
     dataset = get_dataset(args)
-    suite = suite_for_task(load_suite(args.suite), dataset_task(dataset), requested=args.suite)
+    suite = suite_for_task(requested_suite, dataset_task(dataset), requested=args.suite)
     options = run_options(args, adapter_args)
     if args.merge_only:
         from ..runner.run import merge_only

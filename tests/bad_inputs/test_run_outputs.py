@@ -50,7 +50,9 @@ def dump(tiny_dump, tmp_path) -> Path:
 
 def run_cli(out: Path, root: Path, suite: Path, *extra: str, adapter: list[str] | None = None) -> int:
     adapter = adapter or ["--adapter", "simulated", "--adapter-arg", "seed=1"]
-    return main(["run", *adapter, "--dataset-root", str(root), "--suite", str(suite), "--out", str(out), "--quiet", *extra])
+    # one process: the fake small disk (SmallDisk) counts bytes per process, so forked workers would each get the budget
+    return main(["run", *adapter, "--dataset-root", str(root), "--suite", str(suite), "--out", str(out), "--quiet",
+                 "--workers", "1", *extra])
 
 
 def replay(dump: Path) -> list[str]:
